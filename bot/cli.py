@@ -1,0 +1,228 @@
+"""The `revalign` command line.
+
+Heavy imports (torch, sentence-transformers, Bolt) happen inside the commands
+that need them, so `--help`, `db` and `roles` start instantly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bot.errors import RevalignError
+
+cli = typer.Typer(
+    name="revalign",
+    help="revalign: sales and marketing alignment in Slack.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_cli = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+roles_cli = typer.Typer(help="Who is a marketer, head or admin.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(roles_cli, name="roles")
+
+
+def open_services(*, migrate_embedded: bool = True, check_schema: bool = True, database_url: str | None = None):
+    """Settings + database, refusing an un-migrated database with a clear message."""
+    from bot import migrate
+    from bot.services import Services
+    from bot.settings import load_settings
+
+    overrides = {"DATABASE_URL": database_url} if database_url else {}
+    settings = load_settings(**overrides)
+    services = Services(settings)
+    if check_schema:
+        migrate.ensure_ready(settings.database_url, services.db.engine,
+                             auto_migrate_sqlite=migrate_embedded and settings.is_embedded_sqlite,
+                             say=lambda m: typer.echo(m, err=True))
+    return services
+
+
+def echo_error(message: str) -> None:
+    typer.echo(f"revalign: {message}", err=True)
+
+
+# --- db -------------------------------------------------------------------------
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: latest).")) -> None:
+    """Create or update the schema."""
+    from bot import migrate
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    migrate.upgrade(settings.database_url, revision)
+    typer.echo(f"Database is at: {_current(settings.database_url)}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base' to remove every table.")) -> None:
+    """Step the schema back (data in removed tables is lost)."""
+    from bot import migrate
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    migrate.downgrade(settings.database_url, revision)
+    typer.echo(f"Database is at: {_current(settings.database_url) or 'base (empty)'}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and whether it is up to date."""
+    from bot import migrate
+    from bot.db import Database
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    current = migrate.current_revisions(db.engine)
+    heads = migrate.head_revisions(settings.database_url)
+    typer.echo(f"current: {', '.join(sorted(current)) or 'none (not migrated)'}")
+    typer.echo(f"latest:  {', '.join(sorted(heads))}")
+    typer.echo("up to date" if current == heads else "pending: run `revalign db upgrade`")
+
+
+def _current(database_url: str) -> str:
+    from bot import migrate
+    from bot.db import Database
+
+    db = Database(database_url)
+    try:
+        return ", ".join(sorted(migrate.current_revisions(db.engine)))
+    finally:
+        db.dispose()
+
+
+# --- roles --------------------------------------------------------------------------
+@roles_cli.command("set")
+def roles_set(user: str = typer.Argument(..., help="Slack user ID, e.g. U012ABC3DEF"),
+              role: str = typer.Argument(..., help="rep, marketer, sales_head, marketing_head or admin")) -> None:
+    """Give a Slack user a role."""
+    from bot import roles
+
+    services = open_services()
+    user_id = roles.parse_user_ref(user)
+    new_role = roles.parse_role(role)
+    with services.db.session() as session:
+        previous = roles.set_role(session, user_id, new_role, by="cli", now=services.now())
+    typer.echo(f"{user_id} is now {new_role.value} (was {previous.value}).")
+
+
+@roles_cli.command("list")
+def roles_list() -> None:
+    """List everyone with a role other than rep."""
+    from bot import roles
+
+    services = open_services()
+    with services.db.session() as session:
+        rows = roles.all_roles(session)
+        if not rows:
+            typer.echo("Nobody has a role yet: everyone is a rep.")
+        for row in rows:
+            typer.echo(f"{row.slack_user_id}\t{row.role}\t(set by {row.updated_by} on {row.updated_at:%Y-%m-%d})")
+
+
+# --- serve ---------------------------------------------------------------------------
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface for HTTP mode."),
+    port: int = typer.Option(3000, help="Port for HTTP mode (and /healthz in Socket Mode)."),
+    scheduler: bool = typer.Option(True, help="Also run the scheduler in this process (a database lease keeps it to one process)."),
+) -> None:
+    """Serve Slack: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on POST /slack/events."""
+    import logging
+    import threading
+
+    from bot.app import create_app
+    from bot.server import HttpServer, create_http_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = open_services()
+    settings = services.settings
+    settings.require("SLACK_BOT_TOKEN")
+    socket_mode = settings.slack_app_token is not None
+    if not socket_mode:
+        settings.require("SLACK_SIGNING_SECRET")
+    bolt_app, _ = create_app(services, verify_requests=not socket_mode)
+    try:
+        http = HttpServer(create_http_app(services, bolt_app), host=host, port=port)
+    except OSError as exc:
+        raise RevalignError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    starter = threading.Thread(target=services.start, name="startup", daemon=True)
+    starter.start()
+    if scheduler:
+        from bot.meetings.runtime import start_background_scheduler
+
+        start_background_scheduler(services)
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        http.start()
+        typer.echo(f"revalign: Socket Mode; health on {http.url}/healthz", err=True)
+        SocketModeHandler(bolt_app, settings.secret("SLACK_APP_TOKEN")).start()
+    else:
+        typer.echo(f"revalign: listening on {http.url}/slack/events", err=True)
+        try:
+            http.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    services.close()
+
+
+# --- ask & demo -------------------------------------------------------------------------
+@cli.command()
+def ask(
+    command_line: str = typer.Argument(..., metavar="'/COMMAND TEXT'", help="e.g. \"/lead-def MQL\""),
+    user: str = typer.Option("U0LOCALUSER", "--user", help="Slack user ID to act as."),
+    channel: str = typer.Option("C0LOCAL01", "--channel", help="Channel ID the command is run in."),
+) -> None:
+    """Run a slash command through the same code path as Slack and print the reply."""
+    from bot.local_run import run_slash_command
+    from bot.roles import parse_user_ref
+
+    services = open_services()
+    services.start()
+    for reply in run_slash_command(services, command_line, user_id=parse_user_ref(user), channel_id=channel):
+        typer.echo(f"--- {reply.where} ---")
+        typer.echo(reply.text)
+
+
+@cli.command()
+def demo(
+    database: Path = typer.Option(Path("revalign-demo.db"), help="SQLite file to (re)create."),
+) -> None:
+    """Create a local SQLite workspace with realistic sample data and run example commands."""
+    from bot.demo import run_demo
+
+    run_demo(database)
+
+
+def _register_features() -> None:
+    from bot.content import cli as content_cli
+    from bot.kpis import cli as kpis_cli
+    from bot.lead_defs import cli as lead_defs_cli
+    from bot.meetings import cli as meetings_cli
+
+    for feature in (lead_defs_cli, content_cli, kpis_cli, meetings_cli):
+        feature.register(cli)
+
+
+_register_features()
+
+
+def main() -> None:
+    try:
+        cli(prog_name="revalign")
+    except RevalignError as exc:
+        echo_error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shared KPIs, targets and digests."""

@@ -1,0 +1,1 @@
+"""Models for content (filled in by its feature)."""

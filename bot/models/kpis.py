@@ -1,0 +1,1 @@
+"""Models for kpis (filled in by its feature)."""

@@ -1,0 +1,1 @@
+"""Models for lead_defs (filled in by its feature)."""

@@ -1,0 +1,1 @@
+"""Models for scheduling (filled in by its feature)."""

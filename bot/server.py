@@ -1,0 +1,73 @@
+"""HTTP serving: Bolt's single endpoint behind Flask, served by waitress.
+
+waitress is a production WSGI server with a thread pool, so Slack requests
+are handled concurrently and no development server is involved.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, jsonify, request
+from slack_bolt.adapter.flask import SlackRequestHandler
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+READY_WAIT_SECONDS = 2.0
+
+
+def create_http_app(services: Services, bolt_app) -> Flask:
+    flask_app = Flask("revalign")
+    handler = SlackRequestHandler(bolt_app)
+
+    @flask_app.post("/slack/events")
+    def slack_events():
+        # A request that arrives while the model is still loading waits briefly
+        # rather than failing; Slack's 3 s budget leaves room for that.
+        services.ready.wait(READY_WAIT_SECONDS)
+        return handler.handle(request)
+
+    @flask_app.get("/healthz")
+    def healthz():
+        database_ok = services.db.ping()
+        model_ok = services.ready.is_set()
+        status = 200 if database_ok and model_ok else 503
+        return jsonify(database="ok" if database_ok else "unreachable",
+                       model="loaded" if model_ok else "loading"), status
+
+    from bot.kpis import http as kpi_http
+
+    kpi_http.register(flask_app, services)
+    return flask_app
+
+
+class HttpServer:
+    """waitress in a background thread; `port=0` picks a free port (tests)."""
+
+    def __init__(self, wsgi_app, host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
+        from waitress.server import create_server
+
+        self._server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="revalign")
+        self.host = host
+        self.port = self._server.effective_port
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def start(self) -> "HttpServer":
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        if self._thread:
+            self._thread.join(timeout=5)

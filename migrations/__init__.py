@@ -1,0 +1,1 @@
+"""Alembic migrations for revalign's whole schema (run with `revalign db upgrade`)."""
