@@ -82,6 +82,8 @@ class Services:
         self.ready.set()
 
     def close(self) -> None:
+        if "content" in self.__dict__:  # stop the content index's sync thread
+            self.content.close()
         self.db.dispose()
 
 

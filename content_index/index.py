@@ -9,10 +9,14 @@ Representation (per item)
   * BM25 over title + summary + tags + learned phrasings
 
 Scoring (per query ``q``, all cosine similarities of L2-normalised vectors)
-  dense  = alpha * max_fragment_sim + (1 - alpha) * doc_sim
+  best   = max-sim over all views (doc, title, sentences, tags, learned)
+  dense  = alpha * best + (1 - alpha) * doc_sim          (alpha = 1: pure max-sim)
   lex    = BM25(q, d) / sum_t idf_t (k1 + 1)       (share of the query covered, 0..1)
   score  = (1 - w_lex) * dense + w_lex * lex
-  agreement  = (dense + lex) / 2 of the top hit (semantic AND lexical evidence)
+  agreement  = ((best + doc_sim) / 2 + lex) / 2 of the top hit: the best view, the whole
+               item and the words must all agree (a single short fragment such as a
+               one-word tag can match spuriously; that is fine for ranking, not for
+               confidence)
   confidence = sigmoid((agreement - threshold) / temperature); confident iff >= 0.5
 
 Retrieval: when the (filtered) library is larger than ``candidates``, a first
@@ -46,7 +50,7 @@ _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # benchmarks/RESULTS.md). Few, smooth parameters on purpose.
 DEFAULT_TUNING: dict = {
     "method": "hybrid",       # "hybrid" | "bm25" | "dense" | "rrf"
-    "alpha": 0.5,             # weight of best fragment vs whole-doc vector
+    "alpha": 1.0,             # dense = alpha * best view + (1 - alpha) * whole-doc vector
     "w_lex": 0.3,             # weight of the normalised BM25 coverage
     "threshold": 0.21,        # agreement at which confidence = 0.5
     "temperature": 0.03,      # width of the confidence sigmoid
@@ -55,6 +59,8 @@ DEFAULT_TUNING: dict = {
     "max_query_chars": 1000,  # long pastes are truncated
     "max_query_terms": 64,
     "filter_keys": ("type", "stage", "persona"),
+    "frag_dtype": "float16",  # fragment vectors (re-scored per candidate); the doc vectors stay float32
+    "blas_threads": 1,        # numpy BLAS threads during search (None: leave as is)
     "fuzzy": True,            # typo-tolerant lexical matching of unknown query terms
     "fuzzy_cutoff": 85.0,     # rapidfuzz ratio (0..100)
 }
@@ -101,10 +107,11 @@ class _Snapshot:
     row_of: dict[str, int]
     records: list[_Record]
     doc_mat: np.ndarray  # (N, dim) float32
-    frag_mat: np.ndarray  # (F, dim) float32
+    frag_mat: np.ndarray  # (F, dim) float16 by default
     frag_start: np.ndarray  # (N+1,) int64 offsets: doc i owns rows [start[i], start[i+1])
     frag_kind: np.ndarray  # (F,) int8
     learned_rows: np.ndarray  # fragment rows of kind "learned"
+    learned_mat: np.ndarray  # their vectors, float32 (checked exhaustively in the first stage)
     bm25: BM25Snapshot
     facet_codes: dict[str, np.ndarray] = field(default_factory=dict)
     facet_vocab: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -182,7 +189,16 @@ class ContentIndex:
         self._records: dict[str, _Record] = {}
         self._vocab = Vocabulary()
         self._write_lock = threading.RLock()
+        self._frag_dtype = np.dtype(self.tuning["frag_dtype"])
         self._snap = self._build_snapshot({})
+        self._blas = None
+        if self.tuning["blas_threads"]:
+            try:  # numpy's BLAS threads spin after each matmul and starve torch on small machines
+                from threadpoolctl import ThreadpoolController
+
+                self._blas = ThreadpoolController()
+            except Exception:  # pragma: no cover - threadpoolctl is a scikit-learn dependency
+                self._blas = None
 
     # ------------------------------------------------------------------ write
     def upsert(self, docs: Iterable[ContentDoc],
@@ -267,6 +283,12 @@ class ContentIndex:
 
     def _swap(self, records: dict[str, _Record]) -> None:
         snap = self._build_snapshot(records)
+        # Records keep views into the snapshot's matrices instead of their own
+        # copies, so the vectors live in memory once (the next build copies from
+        # these views; an old snapshot still being searched keeps its own arrays).
+        for j, rec in enumerate(snap.records):
+            rec.doc_vec = snap.doc_mat[j]
+            rec.frag_vecs = snap.frag_mat[snap.frag_start[j]:snap.frag_start[j + 1]]
         self._records = records
         self._snap = snap  # atomic reference swap
 
@@ -278,12 +300,12 @@ class ContentIndex:
         if n:
             doc_mat = np.ascontiguousarray(np.stack([r.doc_vec for r in recs]), dtype=np.float32)
             counts = np.fromiter((len(r.frag_texts) for r in recs), dtype=np.int64, count=n)
-            frag_mat = np.ascontiguousarray(np.concatenate([r.frag_vecs for r in recs]), dtype=np.float32)
+            frag_mat = np.concatenate([r.frag_vecs for r in recs]).astype(self._frag_dtype, copy=False)
             frag_kind = np.concatenate([r.frag_kinds for r in recs])
         else:
             doc_mat = np.zeros((0, dim), np.float32)
             counts = np.zeros(0, np.int64)
-            frag_mat = np.zeros((0, dim), np.float32)
+            frag_mat = np.zeros((0, dim), self._frag_dtype)
             frag_kind = np.zeros(0, np.int8)
         frag_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=frag_start[1:])
@@ -297,6 +319,7 @@ class ContentIndex:
                 dtype=np.int32, count=n)
             facet_codes[key] = codes
             facet_vocab[key] = voc
+        learned_rows = np.flatnonzero(frag_kind == _KIND_CODE["learned"])
         fuzzy_buckets: dict[str, tuple[list[str], list[int]]] = {}
         if self.tuning["fuzzy"] and n:
             present = np.flatnonzero(np.diff(bm25.indptr) > 0)
@@ -311,7 +334,7 @@ class ContentIndex:
             fuzzy_buckets=fuzzy_buckets, fuzzy_cutoff=float(self.tuning["fuzzy_cutoff"]),
             ids=ids, row_of={i: j for j, i in enumerate(ids)}, records=recs,
             doc_mat=doc_mat, frag_mat=frag_mat, frag_start=frag_start, frag_kind=frag_kind,
-            learned_rows=np.flatnonzero(frag_kind == _KIND_CODE["learned"]),
+            learned_rows=learned_rows, learned_mat=frag_mat[learned_rows].astype(np.float32),
             bm25=bm25, facet_codes=facet_codes, facet_vocab=facet_vocab,
         )
 
@@ -353,6 +376,12 @@ class ContentIndex:
                filters: Mapping[str, Sequence[str]] | None = None) -> SearchResult:
         """Rank items for a free-text query (inline filters are NOT parsed here;
         use :func:`content_index.parse_query` and pass ``filters``)."""
+        if self._blas is None:
+            return self._search(query, k, filters)
+        with self._blas.limit(limits=self.tuning["blas_threads"], user_api="blas"):
+            return self._search(query, k, filters)
+
+    def _search(self, query: str, k: int, filters) -> SearchResult:
         snap = self._snap  # one consistent snapshot for the whole search
         t = self.tuning
         text = normalize_ws(query or "")[: t["max_query_chars"]]
@@ -398,7 +427,7 @@ class ContentIndex:
         else:
             parts = [np.argpartition(-doc_sim, C)[:C], np.argpartition(-lex, C)[:C]]
             if snap.learned_rows.size:
-                ls = snap.frag_mat[snap.learned_rows] @ qv
+                ls = snap.learned_mat @ qv
                 close = snap.learned_rows[ls >= t["threshold"]]
                 if close.size:
                     parts.append(np.searchsorted(snap.frag_start, close, side="right") - 1)
@@ -410,11 +439,12 @@ class ContentIndex:
         ends = snap.frag_start[cand + 1]
         lens = ends - starts
         rows = np.repeat(starts - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
-        fsims = snap.frag_mat[rows] @ qv
+        fsims = snap.frag_mat[rows].astype(np.float32) @ qv
         seg = np.r_[0, np.cumsum(lens)[:-1]]
-        best = np.maximum.reduceat(fsims, seg)
-        # argmax within each segment (for the reason)
-        dense = t["alpha"] * best + (1 - t["alpha"]) * doc_sim[cand]
+        best_frag = np.maximum.reduceat(fsims, seg)
+        c_doc = doc_sim[cand]
+        best = np.maximum(best_frag, c_doc)  # max-sim over every view of the item
+        dense = t["alpha"] * best + (1 - t["alpha"]) * c_doc
         c_lex = lex[cand]
         score = (1 - t["w_lex"]) * dense + t["w_lex"] * c_lex
         order = np.argsort(-score, kind="stable")[:k]
@@ -426,14 +456,15 @@ class ContentIndex:
             fi = int(np.argmax(fsims[s:e]))
             kind = KINDS[int(rec.frag_kinds[fi])]
             reason = rec.frag_texts[fi]
-            if t["w_lex"] * c_lex[o] > (1 - t["w_lex"]) * t["alpha"] * best[o] and c_lex[o] > 0:
+            if t["w_lex"] * c_lex[o] > (1 - t["w_lex"]) * dense[o] and c_lex[o] > 0:
                 kind, reason = "keywords", _matched_keywords(text, rec)
             hits.append(Hit(rec.doc.id, float(score[o]), reason, kind))
         # Confidence: does the top hit agree semantically AND lexically with the
         # query? Equal weights; only the threshold is tuned.
         if len(order):
             o = order[0]
-            agreement = float(0.5 * dense[o] + 0.5 * c_lex[o])
+            whole = 0.5 * best[o] + 0.5 * c_doc[o]  # the best view AND the whole item
+            agreement = float(0.5 * whole + 0.5 * c_lex[o])
         else:
             agreement = 0.0
         conf = _sigmoid((agreement - t["threshold"]) / t["temperature"])

@@ -1,8 +1,323 @@
-"""(filled in by its feature)"""
+"""`/content`: content for a prospect's objection; tagging, gaps and learned phrasings for marketing."""
 
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import contextmanager
+
+from bot import blocks as bk
+from bot.content.service import ItemView, ResultItem, SearchOutcome
+from bot.content.text import clean_slack_text
+from bot.errors import InvalidInput, PermissionDenied, RevalignError
 from bot.services import Services
 from handlers.registry import Registrar
 
+log = logging.getLogger("revalign.handlers.content")
+
+ACRONYMS = {"cfo": "CFO", "roi": "ROI", "it": "IT", "faq": "FAQ"}
+HELP = [
+    ("/content we're 2x the price of Vantage", "the best content for what the prospect said (top 3, as buttons to share)"),
+    ("/content type:case_study stage:decision persona:cfo no budget this quarter",
+     "filter inline by type, stage and persona"),
+    ("/content tag [objection]", "tag content with an objection (marketers; also the “Tag as objection” message shortcut)"),
+    ("/content gaps", "objections reps searched that nothing answered (marketers)"),
+    ("/content learned [url or title words]", "phrasings learned from reps' Helpful clicks, with Remove buttons (marketers)"),
+    ("/content help", "how to use /content"),
+]
+
+
+def label(value: str) -> str:
+    words = value.split("_")
+    out = [ACRONYMS.get(w, w) for w in words]
+    text = " ".join(out)
+    return text[:1].upper() + text[1:]
+
+
+def item_line(item: ItemView, *, weak: bool = False) -> str:
+    title = item.title if item.title else item.url
+    facets = " · ".join(label(v) for v in (item.type, item.stage, item.persona))
+    marker = "  _(weak match)_" if weak else ""
+    return f"*{bk.link(item.url, title)}*{marker}\n{facets}"
+
+
+def why_line(result: ResultItem) -> str:
+    reason = bk.quote_user_text(result.reason or "", 180)
+    kind = result.reason_kind
+    if kind == "tag":
+        return f"_Why:_ tagged “{reason}”"
+    if kind == "sentence":
+        return f"_Why:_ “{reason}”"
+    if kind == "learned":
+        return f"_Why:_ reps found it helpful for “{reason}”"
+    if kind == "keywords":
+        return f"_Why:_ mentions {reason}"
+    return "_Why:_ its title matches"
+
+
+def filters_text(filters: dict) -> str:
+    return " ".join(f"`{k}:{','.join(v)}`" for k, v in filters.items())
+
+
+def results_reply(outcome: SearchOutcome) -> dict:
+    query = bk.quote_user_text(outcome.text, 200)
+    where = f" ({filters_text(outcome.filters)})" if outcome.filters else ""
+    blocks: list[dict] = []
+    if outcome.confident:
+        blocks.append(bk.section(f"Content for “{query}”{where}:"))
+    else:
+        intro = (f":warning: *No good match* for “{query}”{where}. I noted it as a content gap so marketing "
+                 "can fill it.")
+        if outcome.results:
+            intro += "\nThe closest items are *weak matches* — check before you send them:"
+        elif outcome.filters:
+            intro += "\nNothing in the library has these filters; try fewer."
+        blocks.append(bk.section(intro))
+    value_prefix = f"{outcome.search_id or 0}:"
+    for result in outcome.results:
+        blocks.append(bk.section(item_line(result.item, weak=not outcome.confident) + "\n" + why_line(result)))
+        value = value_prefix + str(result.item.id)
+        blocks.append(bk.actions([
+            bk.button("Share in channel", "content_share", value, style="primary"),
+            bk.button("Helpful", "content_helpful", value),
+            bk.button("Not helpful", "content_not_helpful", value),
+        ], block_id=f"content_result_{result.item.id}"))
+    blocks.append(bk.context("Narrow it down with `type:` `stage:` `persona:` (e.g. `type:case_study`) · `/content help`"))
+    fallback = ("Content for: " if outcome.confident else "No good match for: ") + outcome.text
+    return bk.ephemeral(fallback, blocks)
+
+
+def help_reply(services: Services) -> dict:
+    vocabulary = services.content.vocabulary
+    lines = "\n".join(f"`{bk.escape(usage)}` — {bk.escape(summary)}" for usage, summary in HELP)
+    return bk.ephemeral("How to use /content", [
+        bk.section("*/content* finds the best marketing content for what a prospect said. "
+                   "Type the objection the way they said it:\n" + lines),
+        bk.context("type: " + ", ".join(vocabulary.types)),
+        bk.context("stage: " + ", ".join(vocabulary.stages) + "  ·  persona: " + ", ".join(vocabulary.personas)),
+    ])
+
+
+def gaps_reply(gaps) -> dict:
+    if not gaps:
+        return bk.ephemeral("No content gaps", [bk.section(
+            "No content gaps right now: every objection reps searched had a good match. :tada:")])
+    blocks = [bk.header("Content gaps"),
+              bk.context("Objections reps searched that had no good match, grouped by similarity.")]
+    for gap in gaps:
+        last = gap.last_seen.strftime("%b %-d, %Y")
+        times = "once" if gap.count == 1 else f"{gap.count} times"
+        text = f"*“{bk.quote_user_text(gap.objection, 200)}”*\nAsked {times} · last {last}"
+        if gap.examples:
+            text += "\n_Also:_ " + " · ".join(f"“{bk.quote_user_text(e, 80)}”" for e in gap.examples)
+        blocks.append(bk.section(text))
+        blocks.append(bk.actions([
+            bk.button("Tag content", "content_gap_tag", str(gap.id), style="primary"),
+            bk.button("Dismiss", "content_gap_dismiss", str(gap.id)),
+        ], block_id=f"content_gap_{gap.id}"))
+    return bk.ephemeral(f"{len(gaps)} content gaps", blocks)
+
+
+def learned_reply(items, learned) -> dict:
+    if items:
+        names = ", ".join(bk.link(i.url, i.title) for i in items[:5])
+        intro = f"Learned phrasings of {names}:"
+    else:
+        intro = "The latest learned phrasings (queries reps marked Helpful):"
+    if not learned:
+        return bk.ephemeral("No learned phrasings", [bk.section(
+            intro.rstrip(":") + ": none yet. They appear when reps click *Helpful* on a result.")])
+    blocks = [bk.section(intro)]
+    for entry in learned:
+        blocks.append(bk.section(
+            f"“{bk.quote_user_text(entry.phrasing, 200)}” → {bk.escape(entry.item_title)} (from <@{entry.added_by}>)",
+            accessory=bk.button("Remove", "content_learned_remove", str(entry.id), style="danger")))
+    blocks.append(bk.context("Removing a phrasing stops it from lifting that item in searches."))
+    return bk.ephemeral(f"{len(learned)} learned phrasings", blocks)
+
+
+def tag_modal(objection: str = "", gap_id: int | None = None) -> dict:
+    select = {
+        "type": "multi_external_select",
+        "action_id": "content_items",
+        "placeholder": bk.plain("Search the library by title or topic", 150),
+        "min_query_length": 0,
+        "max_selected_items": 10,
+    }
+    blocks = [
+        bk.text_input("Objection, the way prospects say it", "objection", "objection",
+                      initial=bk.truncate(objection, 300) if objection else None, max_length=300,
+                      placeholder="we're locked into a Vantage contract"),
+        {"type": "input", "block_id": "items", "label": bk.plain("Content that answers it", 2000),
+         "element": select},
+        bk.context("Tagged items rank higher for this objection in /content right away."),
+    ]
+    return bk.modal("Tag an objection", blocks, callback_id="content_tag", submit="Tag",
+                    private_metadata=json.dumps({"gap_id": gap_id}))
+
+
+def _parse_value(value: str) -> tuple[int | None, int]:
+    search, _, item = (value or "").partition(":")
+    try:
+        return (int(search) or None), int(item)
+    except ValueError:
+        raise InvalidInput("That button is out of date; run /content again.") from None
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("That button is out of date; run the command again.") from None
+
+
+@contextmanager
+def errors_replied(respond):
+    """Reply to a RevalignError here instead of re-raising it.
+
+    Bolt (thread runner) resets `ack.response` when a listener raises, so an error raised
+    within ~10 ms of `ack()` can make Bolt miss the ack and answer Slack with a 404
+    ("didn't call ack()"). Validation errors are raised that fast, so they are answered here.
+    """
+    try:
+        yield
+    except RevalignError as exc:
+        respond(response_type="ephemeral", replace_original=False, text=str(exc))
+
 
 def register(registrar: Registrar, services: Services) -> None:
-    pass
+    services.on_startup("content index", lambda: services.content.start())
+
+    @registrar.command("/content", help=HELP)
+    def content_command(ack, command, respond, client) -> None:
+        ack()
+        with errors_replied(respond):
+            text = (command.get("text") or "").strip()
+            words = text.split()
+            verb = words[0].lower() if words else "help"
+            user_id = command["user_id"]
+            if verb == "help" and len(words) <= 1:
+                respond(**help_reply(services))
+            elif verb == "tag":
+                services.content.require_marketer(user_id, "tag content with objections")
+                objection = clean_slack_text(text[3:])
+                client.views_open(trigger_id=command["trigger_id"], view=tag_modal(objection))
+            elif verb == "gaps" and len(words) == 1:
+                respond(**gaps_reply(services.content.gaps(user_id)))
+            elif verb == "learned":
+                items, learned = services.content.learned_for(user_id, text[len("learned"):])
+                respond(**learned_reply(items, learned))
+            else:
+                outcome = services.content.search(text, user_id=user_id, channel_id=command.get("channel_id", ""))
+                respond(**results_reply(outcome))
+
+    @registrar.action("content_share")
+    def share(ack, body, action, respond) -> None:
+        ack()
+        with errors_replied(respond):
+            search_id, item_id = _parse_value(action.get("value", ""))
+            user_id = body["user"]["id"]
+            channel_id = (body.get("channel") or {}).get("id", "")
+            item = services.content.record_share(user_id=user_id, channel_id=channel_id, search_id=search_id,
+                                                 item_id=item_id)
+            summary = bk.quote_user_text(item.summary, 300) if item.summary else ""
+            blocks = [bk.section(item_line(item) + (f"\n{summary}" if summary else "")),
+                      bk.context(f"Shared by <@{user_id}> with /content")]
+            respond(response_type="in_channel", replace_original=False, text=f"{item.title} {item.url}", blocks=blocks)
+
+    def feedback(ack, body, action, respond, helpful: bool) -> None:
+        ack()
+        with errors_replied(respond):
+            search_id, item_id = _parse_value(action.get("value", ""))
+            item, learned = services.content.record_feedback(
+                user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id", ""),
+                search_id=search_id, item_id=item_id, helpful=helpful)
+            title = bk.escape(item.title)
+            if helpful and learned:
+                text = (f"Thanks! I'll rank *{title}* higher for searches like “{bk.quote_user_text(learned, 150)}”.")
+            elif helpful:
+                text = f"Thanks! Noted that *{title}* helped."
+            else:
+                text = f"Thanks, noted that *{title}* didn't help. Marketing sees this feedback."
+            respond(response_type="ephemeral", replace_original=False, text=text)
+
+    @registrar.action("content_helpful")
+    def helpful(ack, body, action, respond) -> None:
+        feedback(ack, body, action, respond, True)
+
+    @registrar.action("content_not_helpful")
+    def not_helpful(ack, body, action, respond) -> None:
+        feedback(ack, body, action, respond, False)
+
+    @registrar.action("content_gap_tag")
+    def gap_tag(ack, body, action, client, respond) -> None:
+        ack()
+        with errors_replied(respond):
+            services.content.require_marketer(body["user"]["id"], "tag content with objections")
+            gap_id = _int(action.get("value"))
+            objection = services.content.gap_objection(gap_id)
+            client.views_open(trigger_id=body["trigger_id"], view=tag_modal(objection, gap_id))
+
+    @registrar.action("content_gap_dismiss")
+    def gap_dismiss(ack, body, action, respond) -> None:
+        ack()
+        with errors_replied(respond):
+            objection = services.content.dismiss_gap(body["user"]["id"], _int(action.get("value")))
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"Dismissed the gap “{bk.quote_user_text(objection, 150)}”. It comes back if reps keep asking.")
+
+    @registrar.action("content_learned_remove")
+    def learned_remove(ack, body, action, respond) -> None:
+        ack()
+        with errors_replied(respond):
+            removed = services.content.remove_learned(body["user"]["id"], _int(action.get("value")))
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"Removed “{bk.quote_user_text(removed.phrasing, 150)}” from {bk.escape(removed.item_title)}.")
+
+    @registrar.options("content_items")
+    def item_options(ack, body) -> None:
+        try:
+            items = services.content.options_for(body.get("value") or "")
+        except Exception:  # noqa: BLE001 - an empty list beats a broken select
+            log.exception("content item options failed")
+            items = []
+        ack(options=[bk.option(i.title or i.url, str(i.id)) for i in items[:bk.MAX_OPTIONS]])
+
+    @registrar.shortcut("tag_objection")
+    def tag_shortcut(ack, shortcut, client, respond) -> None:
+        ack()
+        with errors_replied(respond):
+            services.content.require_marketer(shortcut["user"]["id"], "tag content with objections")
+            text = clean_slack_text((shortcut.get("message") or {}).get("text", ""))
+            client.views_open(trigger_id=shortcut["trigger_id"], view=tag_modal(text[:300]))
+
+    @registrar.view("content_tag")
+    def tag_submit(ack, body, view) -> None:
+        values = view.get("state", {}).get("values", {})
+        objection = ((values.get("objection") or {}).get("objection") or {}).get("value") or ""
+        selected = ((values.get("items") or {}).get("content_items") or {}).get("selected_options") or []
+        try:
+            gap_id = json.loads(view.get("private_metadata") or "{}").get("gap_id")
+        except (ValueError, AttributeError):
+            gap_id = None
+        try:
+            item_ids = [int(o["value"]) for o in selected]
+        except (KeyError, TypeError, ValueError):
+            ack(response_action="errors", errors={"items": "Pick the items again from the list."})
+            return
+        if not item_ids:
+            ack(response_action="errors", errors={"items": "Pick at least one content item."})
+            return
+        try:
+            tagged = services.content.tag(user_id=body["user"]["id"], objection=objection, item_ids=item_ids,
+                                          gap_id=gap_id)
+        except PermissionDenied as exc:
+            ack(response_action="errors", errors={"objection": str(exc)[:150]})
+            return
+        except RevalignError as exc:
+            ack(response_action="errors", errors={"objection": str(exc)[:150]})
+            return
+        names = "\n".join(f"• {bk.link(i.url, i.title)}" for i in tagged)
+        ack(response_action="update", view=bk.modal("Tagged", [bk.section(
+            f"Tagged “{bk.quote_user_text(objection, 200)}” on:\n{names}\n\nReps searching for it now see these first.")],
+            callback_id="content_tagged", submit=None, close="Done"))

@@ -1,7 +1,118 @@
-"""CLI commands of this feature (filled in by the feature)."""
+"""`revalign content import|export|remove|search` and `revalign eval`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from bot.errors import InvalidInput
+
+content_cli = typer.Typer(help="The marketing content library behind /content.", no_args_is_help=True)
+
+
+def _progress_bar():
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=False)
+
+
+@content_cli.command("import")
+def import_library(
+    file: Path = typer.Argument(..., help="CSV or JSONL with title,url,type,stage,persona,summary,objections"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows even if some are invalid."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name)"),
+) -> None:
+    """Add or update content items (matched by URL), then embed what changed."""
+    from bot.cli import open_services
+    from bot.content import library
+
+    services = open_services()
+    content = services.content
+    parsed = library.read_file(file, library.detect_format(file, fmt), content.vocabulary)
+    if parsed.rejected and not skip_invalid:
+        _print_rejections(parsed.rejected)
+        typer.echo(f"Nothing was imported: {len(parsed.rejected)} invalid row(s) of "
+                   f"{len(parsed.rows) + len(parsed.rejected)}. Fix them, or import the rest with --skip-invalid.")
+        raise typer.Exit(1)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        task = progress.add_task("Embedding new and changed text", total=None)
+
+        def step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=max(total, 1) if total else 1)
+            if total == 0:
+                progress.update(task, completed=1, total=1, description="Nothing new to embed")
+
+        outcome = content.import_parsed(parsed, skip_invalid=skip_invalid, progress=step)
+    report = outcome.report
+    typer.echo(f"Imported {file.name}: {report.summary()}.")
+    typer.echo(f"Embedded {outcome.embedded} text(s), reused {outcome.reused} from the cache "
+               f"({time.perf_counter() - started:.1f}s); the library has {content.item_count()} items.")
+    if report.rejected:
+        _print_rejections(report.rejected)
+    services.close()
+
+
+def _print_rejections(rejected) -> None:
+    typer.echo(f"Rejected rows ({len(rejected)}):")
+    for rejection in rejected:
+        typer.echo(f"  line {rejection.line}: {rejection.reason}")
+
+
+@content_cli.command("export")
+def export_library(
+    file: Optional[Path] = typer.Argument(None, help="Output file (.csv or .jsonl); default: stdout"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name, else csv)"),
+) -> None:
+    """Write the library in the import format."""
+    from bot.cli import open_services
+    from bot.content import library
+
+    services = open_services()
+    chosen = library.detect_format(file, fmt) if file is not None else (fmt or "csv")
+    if chosen not in ("csv", "jsonl"):
+        raise InvalidInput("--format must be csv or jsonl.")
+    text = services.content.export(chosen)
+    if file is None:
+        sys.stdout.write(text)
+    else:
+        file.write_text(text, encoding="utf-8")
+        typer.echo(f"Wrote {services.content.item_count()} items to {file}.", err=True)
+    services.close()
+
+
+@content_cli.command("remove")
+def remove_item(ref: str = typer.Argument(..., help="The item's URL")) -> None:
+    """Delete a content item (running bots drop it from search within seconds)."""
+    from bot.cli import open_services
+
+    services = open_services()
+    item = services.content.delete_item(ref)
+    typer.echo(f"Removed {item.title} ({item.url}).")
+    services.close()
+
+
+def eval_command(
+    library: Path = typer.Option(..., "--library", help="library JSONL (with id fields)"),
+    queries: Path = typer.Option(..., "--queries", help="labelled queries JSONL"),
+    method: str = typer.Option("all", "--method", help="all, or comma-separated: bm25,dense,rrf,hybrid"),
+    learning: bool = typer.Option(False, "--learning", help="also measure learning from Helpful clicks"),
+) -> None:
+    """Measure search quality on a labelled query set (recall@k, MRR, nDCG, abstention)."""
+    for path in (library, queries):
+        if not path.is_file():
+            raise InvalidInput(f"no such file: {path}")
+    from content_index.evaluation import run_eval_report
+
+    run_eval_report(str(library), str(queries), method, learning=learning, out=typer.echo)
+
 
 def register(cli: typer.Typer) -> None:
-    pass
+    cli.add_typer(content_cli, name="content")
+    cli.command("eval")(eval_command)

@@ -1,10 +1,25 @@
-"""Demo data of this feature (filled in by the feature)."""
+"""Demo data for /content: the Lumen library (160 fictional items) and a little usage history."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from bot.services import Services
 
+DEMO_LIBRARY = Path(__file__).resolve().parent.parent / "data" / "demo_content.jsonl"
+
 # Example slash commands `revalign demo` runs after seeding, as (user_id, text).
-EXAMPLES: list[tuple[str, str]] = []
+EXAMPLES: list[tuple[str, str]] = [
+    ("U0REP", "/content we're 2x the price of Vantage"),
+    ("U0REP", "/content type:case_study stage:decision our CFO says no budget this quarter"),
+    ("U0REP", "/content they need an on-prem install"),
+    ("U0MARKETER", "/content gaps"),
+]
 
 
 def seed(services: Services) -> None:
-    pass
+    content = services.content
+    content.import_file(DEMO_LIBRARY, "jsonl")
+    # A little history so /content gaps has something to show.
+    for text in ("does it run on a mainframe?", "they want a Mandarin user interface"):
+        content.search(text, user_id="U0REP", channel_id="C0LOCAL01")

@@ -1,7 +1,163 @@
-"""CLI commands of this feature (filled in by the feature)."""
+"""`revalign kpi import|export|list|metrics` and `revalign digest preview|send`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from bot.errors import InvalidInput
+
+kpi_cli = typer.Typer(help="Shared KPIs: import, export and list values.", no_args_is_help=True)
+digest_cli = typer.Typer(help="The weekly KPI digest for the department heads.", no_args_is_help=True)
+
+MAX_ERRORS_SHOWN = 25
+
 
 def register(cli: typer.Typer) -> None:
-    pass
+    cli.add_typer(kpi_cli, name="kpi")
+    cli.add_typer(digest_cli, name="digest")
+
+
+@kpi_cli.command("import")
+def kpi_import(
+    file: Path = typer.Argument(..., help="CSV with the header period,metric,value (e.g. 2026-W47,MQLs,120)."),
+    by: str = typer.Option("cli", help="Recorded as who stored the values."),
+) -> None:
+    """Import KPI values; the whole file is checked first and nothing is stored if any line is wrong."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bot.cli import open_services
+    from bot.kpis import csv_io, values
+
+    services = open_services()
+    text = csv_io.read_text(file)
+    entries, errors = csv_io.parse_csv(text, now=services.now(), tz=services.settings.timezone)
+    if errors:
+        for error in errors[:MAX_ERRORS_SHOWN]:
+            typer.echo(f"{file}:{error.index}: {error.field}: {error.message}", err=True)
+        more = f" (first {MAX_ERRORS_SHOWN} shown)" if len(errors) > MAX_ERRORS_SHOWN else ""
+        raise InvalidInput(f"{len(errors)} problem(s) in {file}{more}; nothing was imported.")
+    with Progress(TextColumn("Importing KPIs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=False, console=_stderr_console()) as progress:
+        task = progress.add_task("import", total=len(entries))
+        with services.db.session() as session:
+            report = values.record(session, entries, source="csv", by=by, now=services.now(),
+                                   progress=lambda done: progress.update(task, completed=done))
+    period_list = sorted({e.period for e in entries})
+    span = period_list[0] if len(period_list) == 1 else f"{period_list[0]} – {period_list[-1]}"
+    metric_count = len({e.metric.key for e in entries})
+    typer.echo(f"Imported {len(entries)} value(s) for {metric_count} KPI(s), {span}: "
+               f"{report.stored} new, {report.updated} updated, {report.unchanged} unchanged.")
+    for outcome in report.outcomes:
+        if outcome.status == "updated":
+            from bot.kpis import catalog
+
+            metric = outcome.entry.metric
+            typer.echo(f"  updated {metric.name} {outcome.entry.period}: "
+                       f"{catalog.format_value(metric, outcome.previous)} → {catalog.format_value(metric, outcome.entry.value)}")
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@kpi_cli.command("export")
+def kpi_export(out: Optional[Path] = typer.Argument(None, help="File to write (default: standard output).")) -> None:
+    """Write every recorded value as period,metric,value CSV (ratios are calculated, so not included)."""
+    from bot.cli import open_services
+    from bot.kpis import csv_io
+
+    services = open_services()
+    with services.db.session() as session:
+        text = csv_io.export_csv(session)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"Wrote {text.count(chr(10)) - 1} value(s) to {out}.", err=True)
+
+
+@kpi_cli.command("list")
+def kpi_list(period: Optional[str] = typer.Option(None, "--period", help="e.g. 2026-W47 or 'last week' (default: this week).")) -> None:
+    """Every KPI for a week: value, change from the week before, target and progress."""
+    from bot.cli import open_services
+    from bot.kpis import catalog, periods, values
+
+    services = open_services()
+    tz = services.settings.timezone
+    chosen = periods.parse_period(period, services.now(), tz)
+    with services.db.session() as session:
+        lines = values.period_lines(session, chosen, tz=tz)
+    typer.echo(f"KPIs for {periods.as_week(chosen).label()} (change vs {periods.previous_period(chosen)})")
+    width = max(len(line.metric.name) for line in lines)
+    for line in lines:
+        target = catalog.format_value(line.metric, line.target) if line.target is not None else ""
+        progress = f"{line.progress * 100:.0f}%" if line.progress is not None else ""
+        typer.echo(f"  {line.metric.name:<{width}}  {catalog.format_value(line.metric, line.value):>12}  "
+                   f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip())
+
+
+@kpi_cli.command("metrics")
+def kpi_metrics() -> None:
+    """The metric catalog: names, aliases, owner team, unit, default target, how ratios are calculated."""
+    from bot.kpis import catalog
+
+    for metric in catalog.CATALOG:
+        target = catalog.format_value(metric, metric.default_target) if metric.default_target is not None else "-"
+        how = f"= {metric.description}" if metric.is_ratio else "recorded"
+        typer.echo(f"{metric.name}\t{metric.owner}\t{metric.unit}\t"
+                   f"{'higher' if metric.higher_is_better else 'lower'} is better\ttarget {target}\t{how}\t"
+                   f"aliases: {', '.join(metric.aliases) or '-'}")
+
+
+@digest_cli.command("preview")
+def digest_preview(
+    period: Optional[str] = typer.Option(None, "--period", help="Week to summarise (default: last week)."),
+    out: Path = typer.Option(Path("digest.png"), "--out", help="Where to write the trend chart PNG."),
+) -> None:
+    """Print the weekly digest as the department heads would read it, and write its chart."""
+    from bot import blocks as bk
+    from bot.cli import open_services
+    from bot.kpis import digest, periods
+
+    services = open_services()
+    tz = services.settings.timezone
+    now = services.now()
+    chosen = periods.parse_period(period, now, tz) if period else digest.digest_period(now, tz)
+    with services.db.session() as session:
+        result = digest.build_digest(session, chosen, now, tz=tz)
+        recipients = digest.digest_recipients(session, services.settings)
+    blocks = digest.digest_blocks(result)
+    png = digest.render_chart(result)
+    out.write_bytes(png)
+    typer.echo(bk.render_blocks(blocks))
+    typer.echo("")
+    who = ", ".join(recipients) if recipients else "nobody yet (give someone the sales_head or marketing_head role)"
+    typer.echo(f"Chart: {out} ({len(png):,} bytes) · {len(blocks)} blocks · would go to: {who}")
+
+
+@digest_cli.command("send")
+def digest_send(
+    period: Optional[str] = typer.Option(None, "--period", help="Week to summarise (default: last week)."),
+    to: Optional[str] = typer.Option(None, "--to", help="A user ID (DM) or channel ID (default: the usual recipients)."),
+) -> None:
+    """Send the digest now through Slack (the scheduler does this every week on its own)."""
+    from bot.cli import open_services
+    from bot.kpis import digest, periods
+
+    services = open_services()
+    services.settings.require("SLACK_BOT_TOKEN")
+    tz = services.settings.timezone
+    chosen = periods.parse_period(period, services.now(), tz) if period else digest.digest_period(services.now(), tz)
+    with services.db.session() as session:
+        recipients = [to] if to else digest.digest_recipients(session, services.settings)
+    if not recipients:
+        raise InvalidInput("Nobody to send the digest to: give someone the sales_head or marketing_head role, "
+                           "set REVALIGN_DIGEST_CHANNEL, or pass --to.")
+    for recipient in recipients:
+        digest.send_digest(services, services.slack, recipient, chosen)
+        typer.echo(f"Sent the {chosen} digest to {recipient}.")

@@ -1,0 +1,307 @@
+"""Unit tests of the pure search engine (content_index). No Slack, no DB."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from content_index import (
+    BUNDLED_MODEL,
+    ContentDoc,
+    ContentIndex,
+    Embedder,
+    InMemoryEmbeddingCache,
+    ParsedQuery,
+    SearchResult,
+    parse_query,
+    text_hash,
+)
+from content_index.evaluation import score_run, with_learned
+from content_index.lexical import tokenize
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder()  # bundled all-MiniLM-L6-v2, offline
+
+
+class CountingEmbedder:
+    """Wraps the real embedder and counts texts sent to the model."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.calls = 0
+        self.texts = 0
+
+    def encode(self, texts):
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.encode(texts)
+
+
+LIB = [
+    ContentDoc("1", "Battlecard: Handling 'Lumen Costs More'", "Talk track for when a prospect says the list "
+               "price is too high. Moves the conversation from price per seat to cost per active user.",
+               "battlecard", "decision", "sales_leader", ("too expensive", "pricing pushback")),
+    ContentDoc("2", "SOC 2 Type II Report Summary", "Summarises our SOC 2 Type II audit and how to request "
+               "the full report under NDA. Covers encryption at rest and in transit.",
+               "security_doc", "decision", "it_security", ("security review",)),
+    ContentDoc("3", "Snowflake Integration Guide", "How Lumen connects to Snowflake with a read-only role. "
+               "Queries run in the customer's warehouse.", "implementation_guide", "consideration",
+               "data_team", ()),
+    ContentDoc("4", "Case Study: Retail Chain Replaces Spreadsheets", "A 900-store retailer moved weekly "
+               "reporting from Excel to Lumen dashboards. Analysts saved ten hours a week.",
+               "case_study", "consideration", "ops_leader", ("spreadsheets",)),
+    ContentDoc("5", "Mobile App Overview", "", "product_sheet", "awareness", "end_user", ()),  # empty summary
+    ContentDoc("6", "HIPAA and Protected Health Information", "Lumen signs a BAA on the Enterprise tier. "
+               "Explains how PHI is isolated and audited.", "security_doc", "decision", "it_security",
+               ("HIPAA",)),
+]
+
+
+@pytest.fixture()
+def index(embedder):
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    return idx
+
+
+# ------------------------------------------------------------------ parse_query
+def test_parse_query_filters_and_text():
+    p = parse_query("  need a case study   type:case_study stage:decision,Consideration ")
+    assert isinstance(p, ParsedQuery)
+    assert p.text == "need a case study"
+    assert p.filters == {"type": ("case_study",), "stage": ("decision", "consideration")}
+
+
+def test_parse_query_unknown_keys_stay_in_text():
+    p = parse_query("pricing note:urgent https://x.example/a Persona:CFO")
+    assert p.filters == {"persona": ("cfo",)}
+    assert p.text == "pricing note:urgent https://x.example/a"
+
+
+def test_parse_query_edge_cases():
+    assert parse_query("") == ParsedQuery(text="", filters={})
+    assert parse_query("type:") .filters == {}
+    p = parse_query('type:"case_study" hello type:webinar')
+    assert p.filters == {"type": ("case_study", "webinar")}
+    assert p.text == "hello"
+    p = parse_query("channel:sales stuff", filter_keys=("channel",))
+    assert p.filters == {"channel": ("sales",)} and p.text == "stuff"
+
+
+# ------------------------------------------------------------------ helpers
+def test_text_hash_is_sha256_of_exact_text():
+    import hashlib
+    assert text_hash("abc") == hashlib.sha256(b"abc").hexdigest()
+    assert text_hash("abc") != text_hash("abc ")
+
+
+def test_tokenize_basics():
+    assert tokenize("SOC2 reports, Integrations!") == ["soc", "2", "report", "integration"]
+    assert tokenize("🙂🙂") == []
+
+
+def test_embedder_shape_and_norm(embedder):
+    assert embedder.model_id == BUNDLED_MODEL
+    v = embedder.encode(["hello", "", "🙂"])
+    assert v.shape == (3, embedder.dim) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert embedder.encode([]).shape == (0, embedder.dim)
+
+
+def test_score_run_matches_definitions():
+    qs = [{"id": "a", "relevant": {"x": 2, "y": 1}}, {"id": "b", "relevant": {}}]
+    m = score_run(qs, {"a": ["y", "x"], "b": []})
+    assert m["recall@1"] == 0 and m["recall@3"] == 1 and m["mrr@10"] == 0.5
+    assert m["abstain_unanswerable"] == 1 and m["false_abstain"] == 0
+    assert 0 < m["ndcg@5"] < 1
+
+
+# ------------------------------------------------------------------ upsert / remove / cache
+def test_upsert_replace_remove(embedder):
+    idx = ContentIndex(embedder)
+    st = idx.upsert(LIB)
+    assert st.docs == len(LIB) and st.embedded > 0
+    assert len(idx) == len(LIB) and "3" in idx and "99" not in idx
+    new3 = ContentDoc("3", "BigQuery Connector", "Connects to Google BigQuery.", "product_sheet",
+                      "consideration", "data_team")
+    idx.upsert([new3])
+    assert len(idx) == len(LIB)
+    assert idx.get("3").title == "BigQuery Connector"
+    assert idx.search("bigquery connector", k=1).hits[0].doc_id == "3"
+    idx.remove(["3", "nope"])
+    assert len(idx) == len(LIB) - 1 and "3" not in idx
+    assert all(h.doc_id != "3" for h in idx.search("bigquery connector", k=10).hits)
+
+
+def test_cache_reuse_second_upsert_embeds_nothing(embedder):
+    cache = InMemoryEmbeddingCache()
+    counting = CountingEmbedder(embedder)
+    st1 = ContentIndex(counting, cache).upsert(LIB)
+    assert st1.embedded > 0 and counting.texts == st1.embedded
+    before = counting.texts
+    fresh = ContentIndex(counting, cache)  # e.g. a bot restart with a DB-backed cache
+    progress = []
+    st2 = fresh.upsert(LIB, progress=lambda d, t: progress.append((d, t)))
+    assert st2.embedded == 0 and st2.reused > 0 and counting.texts == before
+    assert len(fresh) == len(LIB)
+    # same index, unchanged docs: nothing embedded either
+    st3 = fresh.upsert(LIB)
+    assert st3.embedded == 0 and counting.texts == before
+    # a changed summary only embeds the changed texts
+    changed = ContentDoc(**{**LIB[0].__dict__, "summary": LIB[0].summary + " New sentence here."})
+    st4 = fresh.upsert([changed])
+    assert 0 < st4.embedded <= 3
+
+
+def test_cache_keys_are_model_and_text_hash(embedder):
+    cache = InMemoryEmbeddingCache()
+    ContentIndex(embedder, cache).upsert(LIB[:1])
+    h = text_hash(LIB[0].title)
+    assert h in cache.get_many(BUNDLED_MODEL, [h])
+    assert cache.get_many("other-model", [h]) == {}
+
+
+def test_learned_phrasing_is_used(embedder):
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    q = "champion needs something for the board deck"
+    learned = with_learned(LIB, [{"query": q, "relevant": {"4": 2}}])
+    idx.upsert(learned)
+    top = idx.search(q, k=1).hits[0]
+    assert top.doc_id == "4"
+    assert top.reason_kind == "learned" and top.reason == q
+
+
+# ------------------------------------------------------------------ search behaviour
+def test_obvious_query_finds_obvious_item(index):
+    res = index.search("prospect says we're too expensive", k=3)
+    assert isinstance(res, SearchResult)
+    assert res.hits[0].doc_id == "1"
+    assert res.confident and 0.5 <= res.confidence <= 1.0
+    assert res.hits[0].reason_kind in {"tag", "sentence", "title", "learned", "keywords"}
+    assert res.hits[0].reason
+    assert [h.score for h in res.hits] == sorted((h.score for h in res.hits), reverse=True)
+    assert index.search("infosec wants our SOC 2 report", k=1).hits[0].doc_id == "2"
+    assert index.search("do we work with snowflake", k=1).hits[0].doc_id == "3"
+
+
+def test_off_topic_query_is_not_confident(index):
+    res = index.search("recipe for banana bread with walnuts", k=3)
+    assert not res.confident and res.confidence < 0.5
+    assert len(res.hits) == 3  # still the closest ones
+
+
+def test_k_and_small_library(index):
+    assert len(index.search("security", k=100).hits) == len(LIB)
+    assert index.search("security", k=0).hits == []
+
+
+def test_filters(index):
+    res = index.search("security", k=5, filters={"type": ["security_doc"]})
+    assert {h.doc_id for h in res.hits} == {"2", "6"}
+    res = index.search("security", k=5, filters={"type": ("security_doc",), "persona": ("IT_Security",)})
+    assert {h.doc_id for h in res.hits} == {"2", "6"}
+    res = index.search("security", k=5, filters={"type": ["case_study", "battlecard"]})
+    assert {h.doc_id for h in res.hits} == {"1", "4"}
+    assert index.search("security", filters={"type": ["nope"]}).hits == []
+    assert index.search("security", filters={"colour": ["red"]}).hits == []
+    assert len(index.search("security", k=5, filters={"type": []}).hits) == 5  # empty = no filter
+    p = parse_query("pricing type:battlecard")
+    assert [h.doc_id for h in index.search(p.text, filters=p.filters).hits] == ["1"]
+
+
+@pytest.mark.parametrize("q", ["", "   ", "🙂🙂🙂", "?!", "x" * 4000, "price " * 800,
+                               "o cliente acha que é muito caro", "顧客は価格が高すぎると言っています",
+                               "DROP TABLE content; --", "type:case_study"])
+def test_odd_queries_do_not_crash(index, q):
+    res = index.search(q, k=3)
+    assert isinstance(res, SearchResult)
+    assert 0.0 <= res.confidence <= 1.0
+    assert len(res.hits) <= 3
+    if not q.strip() or not any(c.isalnum() for c in q):
+        assert res.hits == [] and not res.confident
+
+
+def test_empty_index(embedder):
+    idx = ContentIndex(embedder)
+    assert len(idx) == 0
+    res = idx.search("anything")
+    assert res.hits == [] and not res.confident
+    idx.remove(["x"])
+
+
+def test_empty_and_odd_documents(embedder):
+    idx = ContentIndex(embedder)
+    docs = [ContentDoc("a", "", "", "", "", ""), ContentDoc("b", "Only a title", "", "blog_post", "", ""),
+            ContentDoc(7, "Numeric id", "Summary without a period", "x", "y", "z", ["tag"], ["learned"])]
+    idx.upsert(docs)
+    assert len(idx) == 3 and "7" in idx
+    assert idx.search("only a title", k=1).hits[0].doc_id == "b"
+
+
+def test_unknown_tuning_rejected(embedder):
+    with pytest.raises(TypeError):
+        ContentIndex(embedder, not_a_knob=1)
+
+
+def test_baseline_methods_run(embedder):
+    for method in ("bm25", "dense", "rrf"):
+        idx = ContentIndex(embedder, method=method)
+        idx.upsert(LIB)
+        res = idx.search("too expensive", k=2)
+        assert len(res.hits) == 2 and res.confident
+
+
+def test_two_stage_matches_exhaustive_on_small_library(embedder):
+    a = ContentIndex(embedder, candidates=2)  # forces the first stage
+    b = ContentIndex(embedder)
+    a.upsert(LIB)
+    b.upsert(LIB)
+    for q in ("too expensive", "soc 2 report", "phone dashboards", "HIPAA BAA"):
+        assert a.search(q, k=1).hits[0].doc_id == b.search(q, k=1).hits[0].doc_id
+
+
+# ------------------------------------------------------------------ concurrency
+def test_thread_safety_smoke(embedder):
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader():
+        try:
+            while not stop.is_set():
+                res = idx.search("too expensive", k=3)
+                assert res.hits and len(res.hits) <= 3
+                ids = {h.doc_id for h in res.hits}
+                assert ids <= {d.id for d in LIB} | {f"x{i}" for i in range(20)}
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    def writer():
+        try:
+            for i in range(20):
+                idx.upsert([ContentDoc(f"x{i}", f"Extra item {i}", "Pricing note.", "blog_post", "awareness",
+                                       "end_user", ("price",))])
+                if i % 3 == 0:
+                    idx.remove([f"x{i}"])
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    w = threading.Thread(target=writer)
+    for t in readers:
+        t.start()
+    w.start()
+    w.join(timeout=120)
+    stop.set()
+    for t in readers:
+        t.join(timeout=30)
+    assert not errors, errors
+    assert len(idx) == len(LIB) + 20 - 7

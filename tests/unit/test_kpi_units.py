@@ -1,0 +1,123 @@
+"""Pure parts of KPIs: periods, metric names, numbers, ratios, change and progress, CSV validation."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.errors import InvalidInput
+from bot.kpis import catalog, csv_io, periods, values
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)   # Tuesday of 2026-W48
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("", "2026-W48"), ("this week", "2026-W48"), ("last week", "2026-W47"), ("2026-W47", "2026-W47"),
+    ("week 2026-W47", "2026-W47"), ("2026-w7", "2026-W07"), ("W47", "2026-W47"), ("for last week", "2026-W47"),
+    ("2026-11-18", "2026-W47"), ("2020-W53", "2020-W53"), ("2027-01-01", "2026-W53"),
+])
+def test_parse_period(text, expected):
+    assert periods.parse_period(text, NOW) == expected
+
+
+@pytest.mark.parametrize("text,message", [
+    ("2025-W53", "2025 has no week 53"), ("2026-W00", "has no week 0"), ("next month", "is not a period"),
+    ("2026-13-01", "is not a date"),
+])
+def test_parse_period_rejects(text, message):
+    with pytest.raises(InvalidInput, match=message):
+        periods.parse_period(text, NOW)
+
+
+def test_weeks_follow_the_workspace_time_zone():
+    sunday_night_new_york = datetime(2026, 11, 30, 3, 30, tzinfo=timezone.utc)   # Sun 22:30 in New York
+    assert periods.current_period(sunday_night_new_york, "UTC") == "2026-W49"
+    assert periods.current_period(sunday_night_new_york, "America/New_York") == "2026-W48"
+    start, end = periods.as_week("2026-W48").bounds("America/New_York")
+    assert start == datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
+    assert end == datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc)
+
+
+def test_period_arithmetic_crosses_years():
+    assert periods.previous_period("2027-W01") == "2026-W53"
+    assert periods.last_periods("2026-W02", 3) == ["2025-W52", "2026-W01", "2026-W02"]
+    assert periods.as_week("2026-W47").label() == "2026-W47 (Nov 16–22)"
+    assert periods.as_week("2026-W49").label() == "2026-W49 (Nov 30–Dec 6)"
+
+
+@pytest.mark.parametrize("text,key", [
+    ("MQLs", "mqls"), ("mqls", "mqls"), ("MQL", "mqls"), ("mql", "mqls"), ("SQL", "sqls"),
+    ("MQL→SQL conversion", "mql_to_sql"), ("mql -> sql conversion", "mql_to_sql"), ("MQL to SQL", "mql_to_sql"),
+    ("win rate", "win_rate"), ("Win Rates", "win_rate"), ("CAC", "cpa"), ("pipeline", "pipeline_created"),
+    ("Average sales cycle (days)", "sales_cycle_days"), ("sla compliance", "mql_sla"),
+])
+def test_metric_names_and_aliases(text, key):
+    assert catalog.get_metric(text).key == key
+
+
+def test_unknown_metric_suggests_the_closest():
+    with pytest.raises(InvalidInput, match=r"Did you mean \*Pipeline created\*"):
+        catalog.get_metric("pipline created")
+
+
+def test_catalog_has_every_required_kpi_and_ratios_name_known_parts():
+    names = {m.name for m in catalog.CATALOG}
+    assert {"MQLs", "SQLs", "MQL→SQL conversion", "SQL→won conversion", "Win rate", "Pipeline created",
+            "Revenue closed", "Cost per acquisition", "Average sales cycle", "MQL follow-up SLA compliance",
+            "Content shares"} <= names
+    for metric in catalog.RATIO_METRICS:
+        assert metric.parts and all(not catalog.BY_KEY[k].is_ratio for k in metric.parts)
+    assert all(m.period == "weekly" for m in catalog.CATALOG)
+
+
+@pytest.mark.parametrize("text,value", [
+    ("120", 120), ("1,200", 1200), ("$12.5k", 12500), ("1.2M", 1_200_000), ("41 days", 41), ("0.5", 0.5),
+])
+def test_parse_number(text, value):
+    assert catalog.parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["lots", "1,20", "", "k", "12..5", "1e5"])
+def test_parse_number_rejects(text):
+    with pytest.raises(InvalidInput):
+        catalog.parse_number(text)
+
+
+def test_ratios_are_derived_and_never_divide_by_zero():
+    win_rate = catalog.BY_KEY["win_rate"]
+    assert values.ratio_value(win_rate, {"deals_won": 3, "deals_lost": 9}) == 0.25
+    assert values.ratio_value(win_rate, {"deals_won": 0, "deals_lost": 0}) is None
+    assert values.ratio_value(win_rate, {"deals_won": 3, "deals_lost": None}) is None
+    assert "Record Deals won and Deals lost instead" in catalog.check_value(win_rate, 0.3)
+
+
+def test_change_and_progress_respect_direction():
+    mqls, cpa, conv = catalog.BY_KEY["mqls"], catalog.BY_KEY["cpa"], catalog.BY_KEY["mql_to_sql"]
+    up = values.MetricLine(mqls, "2026-W47", 132, 120, 150)
+    assert up.change_text == "↑ 10.0%" and up.improving and up.progress == pytest.approx(0.88) and not up.on_target
+    cheaper = values.MetricLine(cpa, "2026-W47", 5000, 6000, 6000)
+    assert cheaper.change_text == "↓ 16.7%" and cheaper.improving and cheaper.on_target
+    assert cheaper.progress == pytest.approx(1.2)
+    assert values.MetricLine(conv, "2026-W47", 0.35, 0.30, 0.33).change_text == "↑ 5.0 pts"
+    assert values.MetricLine(mqls, "2026-W47", 10, None, None).change_text == ""
+    assert values.progress_bar(0.8) == "▓▓▓▓▓▓▓▓░░"
+
+
+def test_validate_entries_reports_every_problem_with_its_index():
+    entries, errors = values.validate_entries([
+        {"period": "2026-W47", "metric": "MQLs", "value": 120},
+        {"period": "2026-W47", "metric": "MQLs", "value": 120},          # same again: folded
+        {"period": "2026-W47", "metric": "mqls", "value": 121},          # conflicting
+        {"period": "2026-W47", "metric": "SQLs", "value": 1e13},
+        {"period": "2026-W47", "metric": "SQLs", "value": 3, "note": "x"},
+    ], now=NOW)
+    assert [(e.metric.key, e.period, e.value) for e in entries] == [("mqls", "2026-W47", 120.0)]
+    assert [(e.index, e.field) for e in errors] == [(2, "value"), (3, "value"), (4, "entry")]
+
+
+def test_csv_requires_the_header_and_numbers_lines():
+    with pytest.raises(InvalidInput, match="missing: value"):
+        csv_io.parse_csv("period,metric\n2026-W47,MQLs\n", now=NOW)
+    with pytest.raises(InvalidInput, match="empty"):
+        csv_io.parse_csv("", now=NOW)
+    entries, errors = csv_io.parse_csv("metric,value,period\nMQLs,120,2026-W47\n\nSQLs,x,2026-W47\n", now=NOW)
+    assert len(entries) == 1 and [(e.index, e.field) for e in errors] == [(4, "value")]

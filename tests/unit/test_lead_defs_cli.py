@@ -1,0 +1,53 @@
+"""`revalign lead-def export|import` as a user runs them: exact round trip, all-or-nothing import."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.test_cli import run_cli
+
+
+def test_export_import_round_trip_and_invalid_file_writes_nothing(database_url, tmp_path):
+    env = {"DATABASE_URL": database_url}
+    exported = run_cli("lead-def", "export", env=env, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    first = exported.stdout
+    data = yaml.safe_load(first)
+    assert [t["key"] for t in data["terms"][:6]] == ["IQL", "MQL", "SAL", "SQL", "Opportunity", "Customer"]
+    assert data["terms"][1]["version"] == 1 and data["terms"][1]["updated_by"] == "revalign"
+
+    # Importing the export changes nothing, and exporting again gives the same bytes.
+    path = tmp_path / "defs.yaml"
+    path.write_text(first)
+    same = run_cli("lead-def", "import", str(path), env=env, cwd=tmp_path)
+    assert same.returncode == 0 and "0 created, 0 updated (new versions), 19 unchanged" in same.stdout, same.stdout + same.stderr
+    assert run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout == first
+
+    # An edit makes a new version; a new term is created.
+    edited = first.replace("An SDR contacts it within 1 business day", "An SDR contacts it within 4 hours")
+    edited += ("- key: NRR\n  full_name: Net revenue retention\n  kind: term\n  definition: Revenue kept and grown.\n"
+               "  owner: shared\n")
+    path.write_text(edited)
+    result = run_cli("lead-def", "import", str(path), env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "1 created, 1 updated (new versions)" in result.stdout, result.stdout + result.stderr
+    after = yaml.safe_load(run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout)
+    mql = next(t for t in after["terms"] if t["key"] == "MQL")
+    assert mql["version"] == 2 and mql["sla"] == "An SDR contacts it within 4 hours"
+    assert mql["updated_by"] == "cli import"
+    assert any(t["key"] == "NRR" for t in after["terms"])
+
+    # A file with several bad entries: every problem with its line, exit 1, nothing written.
+    before = run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout
+    broken = before.replace("owner: marketing", "owner: everyone", 1).replace("kind: term", "kind: glossary", 1)
+    broken = broken.replace("An SDR contacts it within 4 hours", "An SDR contacts it within 2 hours")
+    path.write_text(broken)
+    refused = run_cli("lead-def", "import", str(path), env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert any(":line " in line and "owner must be marketing, sales or shared" in line for line in lines)
+    assert any(":line " in line and "kind must be 'stage' or 'term'" in line for line in lines)
+    assert lines[-1].startswith("revalign: 2 problem(s)") and "nothing was imported" in lines[-1]
+    assert "Traceback" not in refused.stderr
+    assert run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout == before
+    missing = run_cli("lead-def", "import", str(tmp_path / "nope.yaml"), env=env, cwd=tmp_path)
+    assert missing.returncode == 1 and "cannot read" in missing.stderr

@@ -1,0 +1,84 @@
+"""Pure parts of meetings: schedule parsing, DST-correct occurrences, periods, backoff, action parsing."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from bot.errors import InvalidInput
+from bot.meetings import schedules as sch
+from bot.meetings.agenda import parse_action, parse_number
+from bot.meetings.delivery import backoff
+from bot.models.scheduling import Schedule
+
+UTC = timezone.utc
+
+
+def meeting(day="tue", hour=10, minute=0, tz="America/New_York", cadence="weekly"):
+    return Schedule(kind="agenda", cadence=cadence, day_of_week=day, hour=hour, minute=minute, timezone=tz,
+                    channel="C0SALESMKT", lead_minutes=120, grace_minutes=60, duration_minutes=60, enabled=True,
+                    active_since=datetime(2026, 1, 1, tzinfo=UTC), updated_by="t")
+
+
+def test_parse_schedule_full_form():
+    spec = sch.parse_schedule("weekly Tuesday 10:00 America/New_York <#C0SALES01|sales-marketing> --agenda-lead 90m".split())
+    assert (spec.cadence, spec.day_of_week, spec.hour, spec.minute) == ("weekly", "tue", 10, 0)
+    assert (spec.timezone, spec.channel, spec.lead_minutes, spec.grace_minutes) == ("America/New_York", "C0SALES01", 90, 60)
+    spec = sch.parse_schedule("daily 2:30pm Europe/Berlin #standup --grace=2h".split())
+    assert (spec.day_of_week, spec.hour, spec.minute, spec.channel, spec.grace_minutes) == ("*", 14, 30, "#standup", 120)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "weekly or daily"),
+    ("weekly tue 10:00 Mars/Olympus #x", "not a time zone"),
+    ("weekly tuesdayish 25:00 UTC #x", "not a time"),
+    ("weekly xyz 10:00 UTC #x", "not a weekday"),
+    ("weekly tue 10:00 UTC nowhere", "channel"),
+    ("weekly tue 10:00 UTC #x --agenda-lead forever", "--agenda-lead"),
+    ("weekly tue 10:00 UTC #x --bogus 1", "Unknown option"),
+])
+def test_parse_schedule_rejects_bad_input(text, message):
+    with pytest.raises(InvalidInput, match=message):
+        sch.parse_schedule(text.split())
+
+
+def test_occurrences_follow_wall_clock_across_dst_autumn_and_spring():
+    schedule = meeting()
+    # US DST ends Sun 2026-11-01 and starts Sun 2027-03-14: 10:00 New York is 14:00 UTC before, 15:00 after.
+    autumn = list(sch.occurrences(schedule, datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC)))
+    assert [o.astimezone(UTC).strftime("%m-%d %H:%M") for o in autumn] == [
+        "10-20 14:00", "10-27 14:00", "11-03 15:00", "11-10 15:00"]
+    spring = list(sch.occurrences(schedule, datetime(2027, 3, 8, tzinfo=UTC), datetime(2027, 3, 17, tzinfo=UTC)))
+    assert [o.astimezone(UTC).strftime("%m-%d %H:%M") for o in spring] == ["03-09 15:00", "03-16 14:00"]
+
+
+def test_nonexistent_local_time_on_spring_forward_day_still_fires_once():
+    schedule = meeting(day="sun", hour=2, minute=30)  # 02:30 does not exist on 2027-03-14 in New York
+    found = list(sch.occurrences(schedule, datetime(2027, 3, 13, tzinfo=UTC), datetime(2027, 3, 22, tzinfo=UTC)))
+    assert len(found) == 2 and len({sch.period_of(schedule, o) for o in found}) == 2
+
+
+def test_period_is_local_iso_week_and_digest_reports_previous_week():
+    schedule = meeting(day="mon", hour=8, tz="Pacific/Auckland")
+    monday = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)  # Mon 2026-11-23 08:00 in Auckland, still Sunday in UTC
+    assert sch.period_of(schedule, monday) == "2026-W48"
+    assert sch.reported_week(schedule, monday) == "2026-W47"
+    assert sch.period_of(meeting(cadence="daily", day="*"), monday) == "2026-11-22"
+
+
+def test_backoff_doubles_and_caps():
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 7, 8, 20)] == [60, 120, 240, 3600, 3600, 3600]
+
+
+def test_parse_action_and_numbers():
+    assert parse_action("<@U0OWNER1|ana> 2026-12-01 Send   the deck") == ("U0OWNER1", date(2026, 12, 1), "Send the deck")
+    with pytest.raises(InvalidInput, match="not a date"):
+        parse_action("<@U0OWNER1> tomorrow send it")
+    with pytest.raises(InvalidInput, match="not a real date"):
+        parse_action("<@U0OWNER1> 2026-02-30 send it")
+    with pytest.raises(InvalidInput, match="owner"):
+        parse_action("<@U0OWNER1> 2026-12-01")
+    assert parse_number("#12", "x") == 12
+    with pytest.raises(InvalidInput):
+        parse_number("twelve", "x")
+    assert sch.parse_duration("2h", "x") == 120 and sch.format_minutes(120) == "2h" and sch.format_minutes(90) == "90m"
+    assert timedelta(minutes=sch.parse_duration("1d", "x")) == timedelta(days=1)
