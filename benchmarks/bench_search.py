@@ -110,7 +110,9 @@ def doc_texts(d: ContentDoc) -> list[str]:
 
 
 def inject_noisy_vectors(docs, limit, cache, model_id, dim, seed=11):
-    """For items beyond `limit`, put noisy copies of item (i mod limit)'s vectors in the cache."""
+    """For items beyond `limit`, give every text not yet in the cache a noisy copy of
+    a vector of item (i mod limit): same view kind where it has one (title -> title,
+    doc -> doc, k-th sentence -> k-th sentence), else its doc vector."""
     rng = np.random.default_rng(seed)
     sigma = 0.25 / np.sqrt(dim)  # |noise| ~ 0.25  ->  cosine ~ 0.97
     for start in range(limit, len(docs), 5000):
@@ -118,17 +120,20 @@ def inject_noisy_vectors(docs, limit, cache, model_id, dim, seed=11):
         for i in range(start, min(len(docs), start + 5000)):
             src = doc_texts(docs[i % limit])
             dst = doc_texts(docs[i])
-            src_v = cache.get_many(model_id, [text_hash(t) for t in src])
-            for s, t in zip(src, dst):
-                h = text_hash(t)
-                if h in batch:
-                    continue
-                v = src_v[text_hash(s)]
-                if s == t:  # pooled sentence / tag text: same vector
-                    batch[h] = v
+            dst_h = [text_hash(t) for t in dst]
+            have = cache.get_many(model_id, dst_h)
+            todo = [(j, h) for j, h in enumerate(dst_h) if h not in have and h not in batch]
+            if not todo:
+                continue
+            src_h = [text_hash(t) for t in src]
+            src_v = cache.get_many(model_id, src_h)
+            for j, h in todo:
+                if j == len(dst) - 1 or j >= len(src) - 1:
+                    v = src_v[src_h[-1]]  # doc vector
                 else:
-                    w = v + rng.normal(0, sigma, dim).astype(np.float32)
-                    batch[h] = (w / np.linalg.norm(w)).astype(np.float32)
+                    v = src_v[src_h[j]]
+                w = v + rng.normal(0, sigma, dim).astype(np.float32)
+                batch[h] = (w / np.linalg.norm(w)).astype(np.float32)
         cache.put_many(model_id, batch)
 
 
@@ -337,6 +342,7 @@ def main(argv=None):
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"),
                     help="markdown file; the generated block replaces the one between the bench markers")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--merge-log", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--cache-file", default=None,
                     help="npz of embeddings: saved after the first run that embeds --embed-limit items, "
                          "loaded by later runs to skip re-embedding (sizes above 1,000)")
@@ -351,6 +357,14 @@ def main(argv=None):
     print(f"model load {time.perf_counter() - t0:.1f}s", flush=True)
     cache = InMemoryEmbeddingCache()
     rows, notes = [], []
+    if args.merge_log:  # rows of sizes measured by an earlier run (JSON lines of its stdout)
+        for line in Path(args.merge_log).read_text().splitlines():
+            if line.startswith('{"n":'):
+                r = json.loads(line)
+                if r["n"] not in sizes:
+                    rows.append(r)
+        notes.append(f"sizes {', '.join(f'{r[chr(110)]:,}' for r in rows)} come from an earlier run of this "
+                     f"script (same code) whose output was merged with --merge-log")
     for n in sizes:
         if args.cache_file and n > 1000 and Path(args.cache_file).exists() and not getattr(cache, "_loaded", 0):
             z = np.load(args.cache_file)
@@ -362,6 +376,7 @@ def main(argv=None):
         if args.cache_file and not Path(args.cache_file).exists() and n >= args.embed_limit:
             data = {h: v for (m, h), v in cache._data.items() if m == emb.model_id}
             np.savez(args.cache_file, **data)
+    rows.sort(key=lambda r: r["n"])
     write_results(args.out, mach, rows, notes, args)
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": mach, "rows": rows, "notes": notes}, default=float))

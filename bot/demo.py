@@ -44,7 +44,9 @@ def run_demo(database: Path) -> None:
     examples = [("U0REP", "/revalign help")] + [e for f in features for e in f.EXAMPLES]
     for user_id, line in examples:
         typer.echo("")
-        typer.secho(f"$ {line}    (as {user_id}, a {DEMO_USERS.get(user_id, Role.rep).value})", bold=True)
+        role = DEMO_USERS.get(user_id, Role.rep).value
+        article = "an" if role[0] in "aeiou" else "a"
+        typer.secho(f"$ {line}    (as {user_id}, {article} {role})", bold=True)
         for reply in run_slash_command(services, line, user_id=user_id):
             typer.echo(f"--- {reply.where} ---")
             typer.echo(reply.text)

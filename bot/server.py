@@ -54,6 +54,7 @@ class HttpServer:
         self.host = host
         self.port = self._server.effective_port
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     @property
     def url(self) -> str:
@@ -63,11 +64,21 @@ class HttpServer:
         self._server.run()
 
     def start(self) -> "HttpServer":
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._run_until_stopped, name="http", daemon=True)
         self._thread.start()
         return self
 
+    def _run_until_stopped(self) -> None:
+        try:
+            self._server.run()
+        except OSError:
+            # Closing the listening socket under waitress's select loop ends it this way.
+            if not self._stopping:
+                raise
+
     def stop(self) -> None:
+        self._stopping = True
+        self._server.task_dispatcher.shutdown()
         self._server.close()
         if self._thread:
             self._thread.join(timeout=5)

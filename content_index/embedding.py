@@ -38,10 +38,16 @@ class Embedder:
     """Wraps a sentence-transformers model; outputs L2-normalised float32."""
 
     def __init__(self, model: str | None = None, *, batch_size: int = 64,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", query_threads: int | None = 1) -> None:
+        """``query_threads``: torch intra-op threads for small calls (<= 8 texts,
+        i.e. a search query). One thread is as fast for a 10-token query and far
+        more robust on a busy 2-core box (OpenMP barriers across descheduled
+        threads cost tens of ms); bulk embedding keeps torch's default.
+        None leaves torch's setting alone."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer  # lazy: heavy
+        import torch  # lazy: heavy
+        from sentence_transformers import SentenceTransformer
 
         if model is None or model == BUNDLED_MODEL:
             path = _bundled_model_path()
@@ -57,19 +63,32 @@ class Embedder:
         self.dim = int(get_dim())
         self.max_chars = 2000  # far beyond the model's 256 word pieces; cheaper tokenising
         self._lock = threading.Lock()  # torch modules are not guaranteed re-entrant
+        self._torch = torch
+        self.query_threads = query_threads
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = [(t or " ")[: self.max_chars] for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vecs = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            prev = None
+            if self.query_threads and len(texts) <= 8:
+                prev = self._torch.get_num_threads()
+                if prev != self.query_threads:
+                    self._torch.set_num_threads(self.query_threads)
+                else:
+                    prev = None
+            try:
+                vecs = self._model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            finally:
+                if prev is not None:
+                    self._torch.set_num_threads(prev)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 

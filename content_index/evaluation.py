@@ -200,7 +200,7 @@ def tune(docs, queries, model=None, grid=TUNING_GRID) -> tuple[dict, dict]:
             # at most half the allowed 10% false abstentions on the tuning half (headroom
             # for harder unseen queries), then best utility, then closest to the centre
             ok = m["false_abstain"] <= 0.05
-            cand = ((ok, m["utility"], -abs(alpha - 1.0) - abs(w_lex - 0.3) - abs(th - 0.22)),
+            cand = ((ok, m["utility"], -abs(alpha - 1.0) - abs(w_lex - 0.3) - abs(th - 0.20)),
                     {"alpha": alpha, "w_lex": w_lex, "threshold": float(th)}, m)
             if best is None or cand[0] > best[0]:
                 best = cand

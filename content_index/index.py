@@ -21,7 +21,7 @@ Scoring (per query ``q``, all cosine similarities of L2-normalised vectors)
 
 Retrieval: when the (filtered) library is larger than ``candidates``, a first
 stage takes the top ``candidates`` by doc vector, the top ``candidates`` by BM25
-and every item whose learned phrasings are close; only those are re-scored
+and every item with a learned phrasing at cosine >= ``learned_min_sim``; only those are re-scored
 with all their fragment vectors.
 
 Concurrency: every upsert/remove builds a new immutable snapshot and swaps a
@@ -52,9 +52,10 @@ DEFAULT_TUNING: dict = {
     "method": "hybrid",       # "hybrid" | "bm25" | "dense" | "rrf"
     "alpha": 1.0,             # dense = alpha * best view + (1 - alpha) * whole-doc vector
     "w_lex": 0.3,             # weight of the normalised BM25 coverage
-    "threshold": 0.21,        # agreement at which confidence = 0.5
+    "threshold": 0.20,        # agreement at which confidence = 0.5
     "temperature": 0.03,      # width of the confidence sigmoid
     "candidates": 300,        # first-stage size per retriever at scale
+    "learned_min_sim": 0.5,   # learned phrasings this close to the query always reach the rerank
     "rrf_k": 60,              # only for method="rrf"
     "max_query_chars": 1000,  # long pastes are truncated
     "max_query_terms": 64,
@@ -236,7 +237,10 @@ class ContentIndex:
                     needed.setdefault(h, t)
                 plans.append((d, frags, hashes))
             model_id = self.embedder.model_id
-            vecs = dict(self.cache.get_many(model_id, list(needed)))
+            vecs: dict[str, np.ndarray] = {}
+            wanted = list(needed)
+            for i in range(0, len(wanted), 1000):  # modest batches for SQL-backed caches
+                vecs.update(self.cache.get_many(model_id, wanted[i:i + 1000]))
             missing = [h for h in needed if h not in vecs]
             total_texts = sum(len(h) for _, _, h in plans)
             embedded = len(missing)
@@ -428,7 +432,7 @@ class ContentIndex:
             parts = [np.argpartition(-doc_sim, C)[:C], np.argpartition(-lex, C)[:C]]
             if snap.learned_rows.size:
                 ls = snap.learned_mat @ qv
-                close = snap.learned_rows[ls >= t["threshold"]]
+                close = snap.learned_rows[ls >= t["learned_min_sim"]]
                 if close.size:
                     parts.append(np.searchsorted(snap.frag_start, close, side="right") - 1)
             cand = np.unique(np.concatenate(parts))

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from bot import blocks as bk
 from bot.content.service import ItemView, ResultItem, SearchOutcome
 from bot.content.text import clean_slack_text
-from bot.errors import InvalidInput, PermissionDenied, RevalignError
+from bot.errors import InvalidInput, RevalignError
 from bot.services import Services
 from handlers.registry import Registrar
 
@@ -300,6 +300,7 @@ def register(registrar: Registrar, services: Services) -> None:
             gap_id = json.loads(view.get("private_metadata") or "{}").get("gap_id")
         except (ValueError, AttributeError):
             gap_id = None
+        gap_id = gap_id if isinstance(gap_id, int) else None
         try:
             item_ids = [int(o["value"]) for o in selected]
         except (KeyError, TypeError, ValueError):
@@ -311,11 +312,8 @@ def register(registrar: Registrar, services: Services) -> None:
         try:
             tagged = services.content.tag(user_id=body["user"]["id"], objection=objection, item_ids=item_ids,
                                           gap_id=gap_id)
-        except PermissionDenied as exc:
-            ack(response_action="errors", errors={"objection": str(exc)[:150]})
-            return
-        except RevalignError as exc:
-            ack(response_action="errors", errors={"objection": str(exc)[:150]})
+        except RevalignError as exc:  # PermissionDenied included: shown on the objection field
+            ack(response_action="errors", errors={"objection": bk.truncate(str(exc), 150)})
             return
         names = "\n".join(f"• {bk.link(i.url, i.title)}" for i in tagged)
         ack(response_action="update", view=bk.modal("Tagged", [bk.section(

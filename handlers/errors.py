@@ -1,4 +1,4 @@
-"""One place that turns failures into a polite reply instead of Slack's "dispatch_failed"."""
+"""The app-wide fallback for failures that happen outside our guarded listeners (e.g. middleware)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ import uuid
 from slack_bolt import App
 
 from bot.errors import RevalignError
+from handlers.registry import SORRY
 
 log = logging.getLogger("revalign.handlers")
-
-SORRY = (
-    "Sorry, something went wrong on our side and nothing was changed. "
-    "Please try again in a minute; if it keeps happening, tell your revalign admin (reference {ref})."
-)
 
 
 def register_error_handler(app: App) -> None:
@@ -24,8 +20,7 @@ def register_error_handler(app: App) -> None:
             message = str(error)
         else:
             ref = uuid.uuid4().hex[:8]
-            # The body is left out on purpose: it can carry tokens and user text.
-            log.error("listener failed (ref %s): %s", ref, error.__class__.__name__, exc_info=error)
+            log.error("request failed (ref %s): %s", ref, error.__class__.__name__, exc_info=error)
             message = SORRY.format(ref=ref)
         if body.get("response_url"):
             try:

@@ -47,7 +47,7 @@ def kpi_reply(services: Services, user_id: str, text: str) -> dict:
         if verb == "help":
             return help_reply()
         if not words:
-            return summary_reply(session, periods.current_period(now, tz), tz=tz, fall_back=True)
+            return summary_reply(session, periods.current_period(now, tz), tz=tz, fall_back=True, in_progress=True)
         metric = catalog.find_metric(text)
         if metric is not None:
             return history_reply(commands.metric_history(session, metric, periods.current_period(now, tz), tz=tz))
@@ -58,10 +58,10 @@ def kpi_reply(services: Services, user_id: str, text: str) -> dict:
             did_you_mean = f"Did you mean *{hint.name}*? " if hint else ""
             raise InvalidInput(f"I don't understand `{bk.quote_user_text(text, 60)}`. {did_you_mean}"
                                "Try `/kpi`, `/kpi last week`, `/kpi set MQLs 120` or `/kpi help`.") from None
-        return summary_reply(session, period, tz=tz)
+        return summary_reply(session, period, tz=tz, in_progress=period == periods.current_period(now, tz))
 
 
-def summary_reply(session, period: str, *, tz: str, fall_back: bool = False) -> dict:
+def summary_reply(session, period: str, *, tz: str, fall_back: bool = False, in_progress: bool = False) -> dict:
     lines = values.period_lines(session, period, tz=tz)
     note = ""
     if fall_back and not values.stored_values(session, [period]):
@@ -74,8 +74,9 @@ def summary_reply(session, period: str, *, tz: str, fall_back: bool = False) -> 
     blocks = [bk.header(f"Shared KPIs · {week.label()}")]
     if note:
         blocks.append(bk.section(f"_{note}_"))
-    blocks.append(bk.context(f"{recorded} of {len(metrics)} recorded · change vs {periods.previous_period(period)} · "
-                             "ratios are calculated from their parts"))
+    so_far = "week in progress, numbers so far · " if in_progress and not note else ""
+    blocks.append(bk.context(f"{so_far}{recorded} of {len(metrics)} recorded · change vs "
+                             f"{periods.previous_period(period)} · ratios are calculated from their parts"))
     for owner in (catalog.SHARED, catalog.MARKETING, catalog.SALES):
         owned = [metric_line(m) for m in metrics if m.owner == owner]
         if owned:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import weakref
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,8 +29,19 @@ USAGE = ("`/lead-def MQL` a definition · `/lead-def history MQL` its changes ·
 OWNER_LABELS = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared (marketing + sales)"}
 
 
+_SEEDED: "weakref.WeakSet[Services]" = weakref.WeakSet()
+
+
+def ensure_seeded_once(services: Services) -> None:
+    """Seed the shipped definitions into an empty table, once per process (also when the app
+    was built after start-up, as `revalign ask` does)."""
+    if services not in _SEEDED:
+        ld.ensure_seeded(services)
+        _SEEDED.add(services)
+
+
 def register(registrar: Registrar, services: Services) -> None:
-    services.on_startup("lead definitions", lambda: ld.ensure_seeded(services))
+    services.on_startup("lead definitions", lambda: ensure_seeded_once(services))
 
     @registrar.command(
         "/lead-def",
@@ -47,8 +59,8 @@ def register(registrar: Registrar, services: Services) -> None:
             run_command(command, respond, client)
 
     def run_command(command, respond, client) -> None:
+        ensure_seeded_once(services)
         text = (command.get("text") or "").strip()
-        user_id = command["user_id"]
         verb, _, rest = text.partition(" ")
         verb, rest = verb.casefold(), rest.strip()
         if not text:
@@ -107,9 +119,9 @@ def register(registrar: Registrar, services: Services) -> None:
         fields, summary = read_proposal_form(view)
         try:
             with services.db.session() as session:
-                ld.start_proposal(session, user_id, meta.get("key", ""))
-                _content, problems = ld.check_proposal(session, meta.get("key", ""),
-                                                       int(meta.get("base_version", 0)), fields, summary)
+                ld.start_proposal(session, user_id, str(meta.get("key", "")))
+                _content, problems = ld.check_proposal(session, str(meta.get("key", "")),
+                                                       meta["base_version"], fields, summary)
         except RevalignError as exc:
             ack(response_action="errors", errors={"summary": str(exc)[:150]})
             return
@@ -138,7 +150,10 @@ def register(registrar: Registrar, services: Services) -> None:
         if result.refusal:
             raise InvalidInput(result.refusal)
         if result.applied:
-            announce(services, client, proposal)
+            try:
+                announce(services, client, proposal)
+            except Exception:  # noqa: BLE001 - the change is applied; the announcement is the picture of it
+                log.warning("could not announce %s v%s", proposal.key, proposal.resulting_version, exc_info=True)
             for other in result.outdated:
                 _update_proposal_message(client, other)
             text = f"Approved. {proposal.key} v{proposal.resulting_version} is now the shared definition."
@@ -354,11 +369,11 @@ FORM_FIELDS = ("full_name", "aliases", "definition", "criteria", "disqualifiers"
 
 
 def open_proposal_modal(services: Services, client, command: dict, text: str) -> None:
+    with services.db.session() as session:
+        d = ld.start_proposal(session, command["user_id"], text)
     if not services.settings.alignment_channel:
         raise InvalidInput("Proposals go to the alignment channel, and none is set up yet: "
                            "ask your admin to set REVALIGN_ALIGNMENT_CHANNEL.")
-    with services.db.session() as session:
-        d = ld.start_proposal(session, command["user_id"], text)
     meta = json.dumps({"key": d.key, "base_version": d.version, "channel": command.get("channel_id", "")})
     blocks = [
         bk.section(f"Change the shared definition of *{bk.escape(d.key)}* (now v{d.version}). It takes effect "
@@ -389,8 +404,11 @@ def _metadata(view: dict) -> dict:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except json.JSONDecodeError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
+        meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    base = meta.get("base_version")
+    meta["base_version"] = base if isinstance(base, int) and not isinstance(base, bool) else 0
+    return meta
 
 
 def _value(view: dict, block_id: str) -> str | None:
@@ -445,8 +463,8 @@ def proposal_blocks(p: ld.ProposalView) -> list[bk.Block]:
 def post_proposal(services: Services, client, user_id: str, meta: dict, fields: dict, summary: str) -> None:
     channel = services.settings.alignment_channel
     with services.db.session() as session:
-        proposal = ld.propose(session, key=meta.get("key", ""), user_id=user_id,
-                              base_version=int(meta.get("base_version", 0)), fields=fields, summary=summary,
+        proposal = ld.propose(session, key=str(meta.get("key", "")), user_id=user_id,
+                              base_version=meta["base_version"], fields=fields, summary=summary,
                               now=services.now())
     try:
         posted = client.chat_postMessage(channel=channel, text=f"<@{user_id}> proposes a change to {proposal.key}",

@@ -158,6 +158,13 @@ def digest_send(
     if not recipients:
         raise InvalidInput("Nobody to send the digest to: give someone the sales_head or marketing_head role, "
                            "set REVALIGN_DIGEST_CHANNEL, or pass --to.")
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     for recipient in recipients:
-        digest.send_digest(services, services.slack, recipient, chosen)
+        try:
+            digest.send_digest(services, services.slack, recipient, chosen)
+        except SlackApiError as exc:
+            raise InvalidInput(f"Slack refused the digest for {recipient}: {exc.response.get('error')}.") from None
+        except (SlackClientError, OSError) as exc:
+            raise InvalidInput(f"Slack could not be reached for {recipient}: {exc.__class__.__name__}.") from None
         typer.echo(f"Sent the {chosen} digest to {recipient}.")

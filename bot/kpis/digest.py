@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -68,9 +69,10 @@ class DigestMetric:
 
 @dataclass
 class DigestItem:
-    text: str
-    detail: str = ""
+    text: str                 # plain text (escaped when rendered)
+    detail: str = ""          # plain text
     url: str = ""
+    who: str = ""             # a Slack user ID, shown as a mention
 
 
 @dataclass
@@ -206,11 +208,12 @@ def _objections(session, start, end, now, notes) -> list[DigestItem]:
     return items
 
 
-_LEAD_DEF_MODULES = ("bot.lead_defs", "bot.lead_defs.service", "bot.lead_defs.definitions", "bot.lead_defs.queries",
-                     "bot.lead_defs.store", "bot.lead_defs.proposals")
+_LEAD_DEF_MODULES = ("bot.lead_defs.queries", "bot.lead_defs")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
 def _definitions(session, start, end, now, notes) -> list[DigestItem]:
+    """bot.lead_defs.queries.changed_since(session, since) and open_proposals(session)."""
     changed_fn = _find(_LEAD_DEF_MODULES, ("changed_since",))
     proposals_fn = _find(_LEAD_DEF_MODULES, ("open_proposals",))
     if changed_fn is None and proposals_fn is None:
@@ -219,16 +222,26 @@ def _definitions(session, start, end, now, notes) -> list[DigestItem]:
     items: list[DigestItem] = []
     try:
         if changed_fn is not None:
-            for row in list(_call(changed_fn, session, since=start, now=now))[:TOP_DEFINITIONS]:
-                items.append(DigestItem(str(_attr(row, "term", "name", "title") or row), "changed"))
+            for row in list(_call(changed_fn, session, since=start, now=now))[-TOP_DEFINITIONS:]:
+                version = _attr(row, "version")
+                fields = _attr(row, "changed_fields")
+                detail = "changed" + (f" to v{version}" if version else "") + (f": {fields}" if fields else "")
+                summary = _attr(row, "summary")
+                items.append(DigestItem(str(_attr(row, "key", "term", "name", "title") or row),
+                                        detail + (f" — “{summary}”" if summary else ""),
+                                        who=str(_attr(row, "author", "changed_by") or "")))
         if proposals_fn is not None:
             for row in list(_call(proposals_fn, session, now=now))[:TOP_DEFINITIONS]:
-                items.append(DigestItem(str(_attr(row, "term", "name", "title") or row), "awaiting approval"))
+                waiting = getattr(row, "waiting_for", None)
+                detail = "awaiting approval" + (f" from the {' and '.join(waiting)}" if waiting else "")
+                summary = _attr(row, "summary")
+                items.append(DigestItem(str(_attr(row, "key", "term", "name", "title") or row),
+                                        detail + (f" — “{summary}”" if summary else ""),
+                                        who=str(_attr(row, "proposer") or "")))
     except Exception:  # noqa: BLE001
         log.exception("lead definition changes failed")
         notes["definitions"] = "Lead definition changes could not be loaded."
-        return items
-    return items[: TOP_DEFINITIONS * 2]
+    return items
 
 
 # --- Block Kit ---------------------------------------------------------------------------------
@@ -263,14 +276,14 @@ def digest_blocks(digest: Digest) -> list[dict]:
     if digest.shared_content:
         lines = [f"{i}. " + (bk.link(item.url, item.text) if item.url.startswith(("http://", "https://"))
                               else bk.quote_user_text(item.text, 120))
-                 + (f" — {item.detail}" if item.detail else "")
+                 + (f" — {bk.escape(item.detail)}" if item.detail else "")
                  for i, item in enumerate(digest.shared_content, 1)]
         blocks.append(bk.section("*Most shared content*\n" + "\n".join(lines)))
     else:
         blocks.append(bk.section("*Most shared content*\n" + (digest.notes.get("shared_content")
                                                                or "Nothing was shared this week.")))
     if digest.objections:
-        lines = [f"• “{bk.quote_user_text(item.text, 150)}”" + (f" — {item.detail}" if item.detail else "")
+        lines = [f"• “{bk.quote_user_text(item.text, 150)}”" + (f" — {bk.escape(item.detail)}" if item.detail else "")
                  for item in digest.objections]
         blocks.append(bk.section("*Top unanswered objections*\n" + "\n".join(lines)
                                  + "\n_Content that answers these would help the reps most._"))
@@ -278,7 +291,8 @@ def digest_blocks(digest: Digest) -> list[dict]:
         blocks.append(bk.section("*Top unanswered objections*\n" + (digest.notes.get("objections")
                                                                      or "None: every objection found content. 🎉")))
     if digest.definitions:
-        lines = [f"• *{bk.quote_user_text(item.text, 80)}* — {item.detail}" for item in digest.definitions]
+        lines = [f"• *{bk.quote_user_text(item.text, 80)}* {bk.quote_user_text(item.detail, 200)}"
+                 + (f" (<@{item.who}>)" if _USER_ID.match(item.who) else "") for item in digest.definitions]
         blocks.append(bk.section("*Lead definitions changed or awaiting approval*\n" + "\n".join(lines)
                                  + "\nSee `/lead-def` for the details."))
     else:

@@ -45,7 +45,7 @@ def import_(file: Path = typer.Argument(..., help="A YAML file in the `export` f
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
     services = open_services()
-    ld.ensure_seeded(services)
+    # No seeding here: importing into an empty database makes the file the whole vocabulary.
     with services.db.session() as session:
         if check:
             _entries, problems = ld.check_file(text)

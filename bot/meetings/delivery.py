@@ -162,7 +162,9 @@ def _due_occurrences(services, schedules: list[Schedule], now: datetime, report:
         start = max(schedule.active_since, now - sch.LOOKBACK)
         for event_at in sch.occurrences(schedule, start + lead, now + lead):
             due_at = event_at - lead
-            period = sch.period_of(schedule, event_at)
+            # Agenda: the meeting's ISO week; digest: the week it reports on (Monday 2026-W49 → "2026-W48").
+            period = (sch.reported_week(schedule, event_at) if schedule.kind == sch.DIGEST
+                      else sch.period_of(schedule, event_at))
             for recipient in _recipients(services, schedule, report):
                 found.append(_Due(schedule, period, recipient, due_at, event_at))
     return found
@@ -256,7 +258,7 @@ def _send(services, client, schedule: Schedule, period: str, recipient: str, eve
         return response.get("channel"), response.get("ts")
     from bot.kpis.digest import send_digest
 
-    send_digest(services, client, recipient, sch.reported_week(schedule, event_at))
+    send_digest(services, client, recipient, period)
     return None, None
 
 

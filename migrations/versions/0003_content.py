@@ -1,7 +1,7 @@
 """content: library, embedding cache, change log, searches, usage events, gaps, learned phrasings
 
 Revision ID: 0003_content
-Revises: 0001_foundation
+Revises: 0002_lead_defs
 Create Date: 2026-11-25
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.models.base
 
 revision = "0003_content"
-down_revision = "0001_foundation"
+down_revision = "0002_lead_defs"
 branch_labels = None
 depends_on = None
 

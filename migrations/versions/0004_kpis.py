@@ -1,7 +1,7 @@
 """kpis: KPI values and shared targets
 
 Revision ID: 0004_kpis
-Revises: 0001_foundation
+Revises: 0003_content
 Create Date: 2026-11-25
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.models.base
 
 revision = "0004_kpis"
-down_revision = "0001_foundation"
+down_revision = "0003_content"
 branch_labels = None
 depends_on = None
 

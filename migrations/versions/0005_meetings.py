@@ -1,7 +1,7 @@
 """meetings: schedules, deliveries, scheduler lease, agenda and action items
 
 Revision ID: 0005_meetings
-Revises: 0001_foundation
+Revises: 0004_kpis
 Create Date: 2026-11-25
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.models.base
 
 revision = "0005_meetings"
-down_revision = "0001_foundation"
+down_revision = "0004_kpis"
 branch_labels = None
 depends_on = None
 

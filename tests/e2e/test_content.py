@@ -182,6 +182,7 @@ def test_helpful_learns_the_phrasing_and_marketers_can_remove_it(content_app):
 
     refused = text_of(content_app.command("/content", "learned pricing faq", user_id=REP))
     assert "only" in refused
+    assert query in text_of(content_app.command("/content", "learned", user_id=MARKETER))
     listing = content_app.command("/content", "learned Pricing FAQ", user_id=MARKETER)
     assert query in text_of(listing)
     remove = [b["accessory"] for b in listing["blocks"] if b.get("accessory", {}).get("action_id") ==

@@ -43,6 +43,9 @@ def _seed_content(services) -> bool:
                 session.add(ContentEvent(kind="share", user_id="U0REP", channel_id="C0SALES", item_id=item.id,
                                          created_at=week_start + timedelta(hours=n)))
         session.add(ContentEvent(kind="helpful", user_id="U0REP", item_id=items[2].id, created_at=week_start))
+        for n in range(2):   # this week (2026-W48), which has no recorded value
+            session.add(ContentEvent(kind="share", user_id="U0REP", item_id=items[2].id,
+                                     created_at=START - timedelta(hours=n + 1)))
         for text, count in (("we're 2x the price of Vantage", 6), ("does it run on a mainframe?", 3),
                             ("<!channel> no SSO support", 2)):
             session.add(ContentGap(objection=text, count=count, first_seen=week_start, last_seen=week_start,
@@ -52,9 +55,36 @@ def _seed_content(services) -> bool:
     return True
 
 
+def _seed_definitions(services) -> bool:
+    """One approved change in 2026-W47 and one proposal awaiting approval, through /lead-def's own service."""
+    try:
+        from bot.lead_defs import service as ld
+    except ImportError:
+        return False
+    from bot import roles
+    from bot.models import Role
+
+    in_w47 = START - timedelta(days=7)
+    with services.db.session() as session:
+        for user, role in (("U0MKTHEAD", Role.marketing_head), ("U0SALESHEAD", Role.sales_head),
+                           ("U0MARKETER", Role.marketer)):
+            roles.set_role(session, user, role, by="test", now=START)
+        ld.seed_defaults(session, START - timedelta(days=30))
+        changed = ld.propose(session, key="MQL", user_id="U0MARKETER", base_version=1,
+                             fields={"sla": "Sales follows up within 1 business day"},
+                             summary="Tighter follow-up <!here>", now=in_w47)
+        ld.approve(session, changed.id, "U0MKTHEAD", in_w47)
+        ld.approve(session, changed.id, "U0SALESHEAD", in_w47)
+        ld.propose(session, key="SQL", user_id="U0MARKETER", base_version=1,
+                   fields={"sla": "Accepted or rejected within 2 business days"}, summary="Faster SQL decisions",
+                   now=in_w47)
+    return True
+
+
 def test_digest_content_on_realistic_data(services):
     demo.seed(services)
     has_content = _seed_content(services)
+    has_definitions = _seed_definitions(services)
     expected = demo.weekly_values()
     with services.db.session() as session:
         result = digest.build_digest(session, "2026-W47", services.now())
@@ -89,7 +119,18 @@ def test_digest_content_on_realistic_data(services):
         assert [i.text for i in result.objections][:1] == ["we're 2x the price of Vantage"]
         assert "already answered" not in text
         assert "<!channel>" not in json.dumps(blocks) and "<SOC 2>" not in json.dumps(blocks)
-        assert result.metric("content_shares").value == 12   # counted from /content shares in 2026-W47
+        # A recorded value wins; a week without one is counted from /content shares.
+        assert result.metric("content_shares").value == expected[-1]["content_shares"]
+        from bot.kpis import values
+
+        with services.db.session() as session:
+            assert values.metric_values(session, ["2026-W48"])[("content_shares", "2026-W48")] == 2
+    if has_definitions:
+        assert [(i.text, i.detail.split(" — ")[0]) for i in result.definitions] == [
+            ("MQL", "changed to v2: sla"), ("SQL", "awaiting approval from the marketing head and sales head")]
+        raw = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b)
+        assert "• *MQL* changed to v2: sla — “Tighter follow-up &lt;!here&gt;” (<@U0MARKETER>)" in raw
+        assert "<!here>" not in raw
     png = digest.render_chart(result)
     width, height = _png_size(png)
     assert width >= 1200 and height >= 600

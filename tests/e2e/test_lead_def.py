@@ -280,6 +280,12 @@ def test_invalid_proposal_form_gets_field_errors(app):
     assert "Nothing is different" in result.json()["errors"]["summary"]
     result, _ = _submit(app, view, MARKETER, aliases="SQL, mqls", summary="steal an alias")
     assert "already used by 'SQL'" in result.json()["errors"]["aliases"]
+    forged = app.send.view_submission("lead_def_propose", _form_values(view, summary="forged"), user_id=MARKETER,
+                                      private_metadata="{not json")
+    assert forged.json()["response_action"] == "errors"
+    rep = app.send.view_submission("lead_def_propose", _form_values(view, summary="sneaky", sla="now"),
+                                   user_id=REP, private_metadata=view["private_metadata"])
+    assert "Sorry, only" in rep.json()["errors"]["summary"]
     assert _db_state(app) == state
 
 

@@ -135,9 +135,10 @@ def test_exactly_once_with_two_processes_racing(services, fake_slack, clock):
         digest_rows = None
     if digest_rows is not None:
         assert sorted(r.recipient for r in digest_rows) == ["U0MKTHEAD1", "U0SALESH1"]
-        assert all(r.status == "sent" and r.attempts == 1 for r in digest_rows)
+        assert all(r.status == "sent" and r.attempts == 1 and r.period == "2026-W48" for r in digest_rows)
         dm_posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel", "").startswith("D")]
         assert sorted(c.args["channel"] for c in dm_posts) == ["D0MKTHEAD1", "D0SALESH1"]
+        assert all("2026-W48" in c.args["text"] for c in dm_posts)
     [row] = deliveries(services)
     assert (row.status, row.attempts) == ("sent", 1)
 
@@ -362,3 +363,23 @@ def test_background_scheduler_ticks_under_the_lease(services, fake_slack, clock)
     assert len(agenda_posts(fake_slack)) == 1
     assert deliveries(services)[0].status == "sent"
     assert json.dumps(agenda_posts(fake_slack)[0].args["blocks"])  # real blocks went out
+
+
+def test_cli_schedule_set_show_and_resend_errors(database_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REVALIGN_", "DATABASE_URL"))}
+    env["DATABASE_URL"] = database_url
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+
+    done = cli("schedule", "set", "weekly", "thu", "14:30", "Europe/Berlin", "C0SALESMKT", "--agenda-lead", "1d")
+    assert done.returncode == 0, done.stderr
+    assert "agenda: every Thursday at 14:30 Europe/Berlin → C0SALESMKT; agenda posted 1d before" in done.stdout
+    shown = cli("schedule", "show")
+    assert "every Thursday at 14:30" in shown.stdout and "digest: every Monday at 08:00 UTC" in shown.stdout
+    bad = cli("schedule", "set", "weekly", "thu", "14:30", "Atlantis/Central", "C0SALESMKT")
+    assert bad.returncode == 1 and bad.stderr.strip() == (
+        "revalign: 'Atlantis/Central' is not a time zone; use an IANA name such as America/New_York.")
+    missing = cli("deliveries", "resend", "42")
+    assert missing.returncode == 1 and "no delivery 42" in missing.stderr

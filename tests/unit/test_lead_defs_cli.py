@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-import yaml
+from dataclasses import dataclass
 
-from tests.test_cli import run_cli
+import yaml
+from typer.testing import CliRunner
+
+from bot.errors import RevalignError
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args, env=None, cwd=None):
+    """The real Typer app in-process (a subprocess per call costs ~1 s of imports)."""
+    from bot.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args), env=env)
+    stderr = result.stderr
+    code = result.exit_code
+    if isinstance(result.exception, RevalignError):
+        stderr += f"revalign: {result.exception}\n"
+        code = result.exception.exit_code
+    elif result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(code, result.stdout, stderr)
 
 
 def test_export_import_round_trip_and_invalid_file_writes_nothing(database_url, tmp_path):
