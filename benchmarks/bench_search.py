@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Speed / memory benchmark of content_index (not run by CI).
 
-    python benchmarks/bench_search.py [--sizes 1000,10000,100000] [--queries 300] [--out benchmarks/RESULTS.md]
+    python benchmarks/bench_search.py [--sizes 1000,10000,100000] [--queries 300] [--out benchmarks/README.md]
 
 Synthetic libraries recombine the eval library (benchmarks/data/library.jsonl):
 each item takes a base item's title with a variation (segment / industry /
@@ -179,8 +179,7 @@ def bench_size(n, base, queries, emb, cache, embed_limit, rows, notes, n_queries
     build_s = time.perf_counter() - t0
     r1 = rss_mb()
     snap = idx._snap
-    arrays_mb = (snap.doc_mat.nbytes + snap.frag_mat.nbytes + snap.bm25.weights.nbytes
-                 + snap.bm25.doc_idx.nbytes + snap.bm25.indptr.nbytes) / 2**20
+    arrays_mb = (snap.doc_mat.nbytes + snap.frag_mat.nbytes + snap.bm25.nbytes) / 2**20
     cold = st.embedded > 0
     row = {"n": n, "fragments": int(snap.frag_mat.shape[0]), "unique_texts": uniq,
            "build_s": build_s, "build_rate": n / build_s, "embedded": st.embedded, "reused": st.reused,
@@ -339,7 +338,7 @@ def main(argv=None):
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--queries", type=int, default=300, help="searches per size")
     ap.add_argument("--embed-limit", type=int, default=10000)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"),
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "README.md"),
                     help="markdown file; the generated block replaces the one between the bench markers")
     ap.add_argument("--json", default=None)
     ap.add_argument("--merge-log", default=None, help=argparse.SUPPRESS)

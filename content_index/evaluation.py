@@ -174,7 +174,7 @@ def split_halves(queries: Sequence[dict]) -> tuple[list[dict], list[dict]]:
 
 # Only the abstention threshold is tuned by default: alpha = 1 (pure max-sim) and
 # w_lex = 0.3 are structural choices; WIDE_GRID also searches them (it overfits
-# a 40-query half: see benchmarks/RESULTS.md).
+# a 40-query half: see benchmarks/README.md).
 TUNING_GRID = {
     "alpha": (1.0,),
     "w_lex": (0.3,),

@@ -6,12 +6,15 @@ Representation (per item)
   * ``sentence`` each summary sentence
   * ``tag``      each objection tag
   * ``learned``  each learned phrasing (queries reps marked Helpful)
-  * BM25 over title + summary + tags + learned phrasings
+  * BM25 (bm25s, Lucene variant) over title (twice) + summary + tags + learned phrasings
 
 Scoring (per query ``q``, all cosine similarities of L2-normalised vectors)
   best   = max-sim over all views (doc, title, sentences, tags, learned)
   dense  = alpha * best + (1 - alpha) * doc_sim          (alpha = 1: pure max-sim)
-  lex    = BM25(q, d) / sum_t idf_t (k1 + 1)       (share of the query covered, 0..1)
+  lex    = BM25(q, d) / sum_t idf_t                (share of the query covered, 0..1;
+           BM25 = bm25s "lucene": sum_t idf_t tf / (tf + k1 (1 - b + b dl/avgdl)), whose
+           per-term maximum is idf_t, i.e. the same ratio as / sum_t idf_t (k1 + 1) for the
+           (k1 + 1)-scaled form; unknown query terms count at the largest idf)
   score  = (1 - w_lex) * dense + w_lex * lex
   agreement  = ((best + doc_sim) / 2 + lex) / 2 of the top hit: the best view, the whole
                item and the words must all agree (a single short fragment such as a
@@ -47,7 +50,7 @@ KINDS = ("title", "sentence", "tag", "learned")
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 
 # Chosen on half of the dev set and checked on the other half (see
-# benchmarks/RESULTS.md). Few, smooth parameters on purpose.
+# benchmarks/README.md). Few, smooth parameters on purpose.
 DEFAULT_TUNING: dict = {
     "method": "hybrid",       # "hybrid" | "bm25" | "dense" | "rrf"
     "alpha": 1.0,             # dense = alpha * best view + (1 - alpha) * whole-doc vector

@@ -67,7 +67,7 @@ def postgres_template():
     _pg_admin(f'CREATE DATABASE "{name}"')
     migrate.upgrade(_pg_url(name))
     yield name
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _drop_pg_database(name)
 
 
 def _pg_url(database: str) -> str:
@@ -102,7 +102,19 @@ def database_url(backend, request, tmp_path):
         name = f"revalign_t_{uuid.uuid4().hex[:10]}"
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         yield _pg_url(name)
+        _drop_pg_database(name)
+
+
+def _drop_pg_database(name: str) -> None:
+    """Drop a test database; a leftover one is only disk space, never a reason to fail a test."""
+    import warnings
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except SQLAlchemyError as exc:
+        warnings.warn(f"could not drop test database {name}: {str(exc).splitlines()[0]}", stacklevel=1)
 
 
 @pytest.fixture
@@ -116,7 +128,7 @@ def empty_database_url(backend, tmp_path):
         name = f"revalign_e_{uuid.uuid4().hex[:10]}"
         _pg_admin(f'CREATE DATABASE "{name}"')
         yield _pg_url(name)
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_pg_database(name)
 
 
 # --- the model, Slack, the clock ------------------------------------------------------

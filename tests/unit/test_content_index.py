@@ -18,7 +18,7 @@ from content_index import (
     text_hash,
 )
 from content_index.evaluation import score_run, with_learned
-from content_index.lexical import tokenize
+from content_index.lexical import Vocabulary, build_bm25, tokenize
 
 
 # ------------------------------------------------------------------ fixtures
@@ -102,8 +102,32 @@ def test_text_hash_is_sha256_of_exact_text():
 
 
 def test_tokenize_basics():
-    assert tokenize("SOC2 reports, Integrations!") == ["soc", "2", "report", "integration"]
+    # soc2 split, stopwords dropped, Snowball (PyStemmer) stems
+    assert tokenize("SOC2 reports, Integrations!") == ["soc", "2", "report", "integr"]
     assert tokenize("🙂🙂") == []
+
+
+def test_bm25_coverage_matches_bm25s_lucene():
+    """Per-term scores equal idf * tf / (tf + k1 (1 - b + b dl/avgdl)) with our idf,
+    so lex = score / sum idf is the share of the query covered (1 only if all matched)."""
+    docs = ["soc 2 report soc 2", "pricing too expensive", "security review questionnaire soc"]
+    voc = Vocabulary()
+    terms = [voc.encode(tokenize(d)) for d in docs]
+    snap = build_bm25(terms, len(voc.ids), k1=1.2, b=0.75)
+    dl = np.array([t[1].sum() for t in terms])
+    avgdl = dl.mean()
+    for tok in ("soc", "price", "secur"):
+        tid = voc.ids[tok]
+        raw, bound = snap.scores([tid])
+        assert bound == pytest.approx(float(snap.idf[tid]))
+        for j, (ids, tfs) in enumerate(terms):
+            tf = float(tfs[ids == tid].sum())
+            want = snap.idf[tid] * tf / (tf + 1.2 * (1 - 0.75 + 0.75 * dl[j] / avgdl))
+            assert raw[j] == pytest.approx(want, rel=1e-5)
+    raw, bound = snap.scores([voc.ids["soc"], -1])  # unknown term: bounded at the max idf
+    assert bound == pytest.approx(float(snap.idf[voc.ids["soc"]]) + snap.max_idf)
+    assert snap.max_idf > snap.idf.max()
+    assert build_bm25([], 0).scores([-1])[0].shape == (0,)
 
 
 def test_embedder_shape_and_norm(embedder):
