@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -41,6 +40,15 @@ def open_services(*, migrate_embedded: bool = True, check_schema: bool = True, d
                              auto_migrate_sqlite=migrate_embedded and settings.is_embedded_sqlite,
                              say=lambda m: typer.echo(m, err=True))
     return services
+
+
+def write_export(text: str, out: Path | None, summary: str) -> None:
+    """An export goes to the file given (with `summary` on stderr) or, without one, to stdout."""
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{summary} to {out}.", err=True)
 
 
 def echo_error(message: str) -> None:

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .documents import ContentDoc
-from .index import DEFAULT_TUNING, ContentIndex
+from .index import ContentIndex
 
 __all__ = [
     "METHODS", "load_library", "load_queries", "score_run", "evaluate", "run_queries",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -71,7 +70,7 @@ def export_library(
     fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name, else csv)"),
 ) -> None:
     """Write the library in the import format."""
-    from bot.cli import open_services
+    from bot.cli import open_services, write_export
     from bot.content import library
 
     services = open_services()
@@ -79,11 +78,7 @@ def export_library(
     if chosen not in ("csv", "jsonl"):
         raise InvalidInput("--format must be csv or jsonl.")
     text = services.content.export(chosen)
-    if file is None:
-        sys.stdout.write(text)
-    else:
-        file.write_text(text, encoding="utf-8")
-        typer.echo(f"Wrote {services.content.item_count()} items to {file}.", err=True)
+    write_export(text, file, f"Wrote {services.content.item_count()} items")
     services.close()
 
 

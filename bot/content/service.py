@@ -310,7 +310,8 @@ class ContentService:
         with self.db.session() as session:
             report = library.upsert_items(session, parsed, skip_invalid=skip_invalid, now=self.services.now())
         outcome = ImportOutcome(report)
-        if report.written:
+        # An unchanged library needs neither the model nor the index: nothing to embed or re-rank.
+        if report.changed_ids:
             index_was_loaded = self._index is not None
             self.ensure_loaded(progress=progress)
             stats = self.refresh(report.changed_ids, progress=progress) if index_was_loaded else self.last_load_stats

@@ -7,7 +7,7 @@ base metrics and can never be typed in: `sum(numerator) / sum(denominator)`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.errors import InvalidInput
 

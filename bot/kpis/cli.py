@@ -68,17 +68,13 @@ def _stderr_console():
 @kpi_cli.command("export")
 def kpi_export(out: Optional[Path] = typer.Argument(None, help="File to write (default: standard output).")) -> None:
     """Write every recorded value as period,metric,value CSV (ratios are calculated, so not included)."""
-    from bot.cli import open_services
+    from bot.cli import open_services, write_export
     from bot.kpis import csv_io
 
     services = open_services()
     with services.db.session() as session:
         text = csv_io.export_csv(session)
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"Wrote {text.count(chr(10)) - 1} value(s) to {out}.", err=True)
+    write_export(text, out, f"Wrote {text.count(chr(10)) - 1} value(s)")
 
 
 @kpi_cli.command("list")

@@ -17,18 +17,14 @@ def register(cli: typer.Typer) -> None:
 @lead_def_cli.command("export")
 def export(out: Optional[Path] = typer.Argument(None, help="File to write (default: standard output).")) -> None:
     """Write every definition (with version and review dates) as YAML."""
-    from bot.cli import open_services
+    from bot.cli import open_services, write_export
     from bot.lead_defs import service as ld
 
     services = open_services()
     ld.ensure_seeded(services)
     with services.db.session() as session:
         text = ld.export_text(session)
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"Wrote {text.count('- key:')} definitions to {out}.", err=True)
+    write_export(text, out, f"Wrote {text.count('- key:')} definitions")
     services.close()
 
 

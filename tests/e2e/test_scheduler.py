@@ -12,7 +12,6 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select, update
 
 from bot.meetings import delivery as dl
@@ -129,16 +128,11 @@ def test_exactly_once_with_two_processes_racing(services, fake_slack, clock):
         second.close()
     assert len(agenda_posts(fake_slack)) == 1
     digest_rows = deliveries(services, "digest")
-    try:
-        import bot.kpis.digest  # noqa: F401
-    except ImportError:  # the KPI feature is not installed: the digest is skipped (and said so)
-        digest_rows = None
-    if digest_rows is not None:
-        assert sorted(r.recipient for r in digest_rows) == ["U0MKTHEAD1", "U0SALESH1"]
-        assert all(r.status == "sent" and r.attempts == 1 and r.period == "2026-W48" for r in digest_rows)
-        dm_posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel", "").startswith("D")]
-        assert sorted(c.args["channel"] for c in dm_posts) == ["D0MKTHEAD1", "D0SALESH1"]
-        assert all("2026-W48" in c.args["text"] for c in dm_posts)
+    assert sorted(r.recipient for r in digest_rows) == ["U0MKTHEAD1", "U0SALESH1"]
+    assert all(r.status == "sent" and r.attempts == 1 and r.period == "2026-W48" for r in digest_rows)
+    dm_posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel", "").startswith("D")]
+    assert sorted(c.args["channel"] for c in dm_posts) == ["D0MKTHEAD1", "D0SALESH1"]
+    assert all("2026-W48" in c.args["text"] for c in dm_posts)
     [row] = deliveries(services)
     assert (row.status, row.attempts) == ("sent", 1)
 
