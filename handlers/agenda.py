@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import blocks as bk
-from bot.errors import InvalidInput, RevalignError
+from bot.errors import InvalidInput
 from bot.meetings import agenda as ag
 from bot.meetings import schedules as sch
 from bot.models import Role
@@ -30,25 +30,12 @@ def register(registrar: Registrar, services: Services) -> None:
     @registrar.command("/agenda", help=AGENDA_HELP)
     def agenda_command(ack, command, respond) -> None:
         ack()
-        respond(**polite(lambda: agenda_reply(services, command["user_id"], command.get("text", ""))))
+        respond(**agenda_reply(services, command["user_id"], command.get("text", "")))
 
     @registrar.revalign_subcommand("schedule", SCHEDULE_HELP)
     def schedule_command(command, respond) -> None:
         words = command.get("text", "").split()[1:]
-        respond(**polite(lambda: schedule_reply(services, command["user_id"], words)))
-
-
-def polite(build) -> dict:
-    """The reply, or the user-facing error as an ephemeral message.
-
-    RevalignErrors are answered here rather than re-raised to the global error handler:
-    with slack-bolt 1.30 a listener that raises right after ack() races Bolt's own ack
-    wait and the HTTP answer to Slack can become a 404 "unhandled request".
-    """
-    try:
-        return build()
-    except RevalignError as exc:
-        return bk.ephemeral(str(exc))
+        respond(**schedule_reply(services, command["user_id"], words))
 
 
 def agenda_reply(services: Services, user_id: str, text: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import contextmanager
 
 from bot import blocks as bk
 from bot.content.service import ItemView, ResultItem, SearchOutcome
@@ -171,75 +170,58 @@ def _int(value: str) -> int:
         raise InvalidInput("That button is out of date; run the command again.") from None
 
 
-@contextmanager
-def errors_replied(respond):
-    """Reply to a RevalignError here instead of re-raising it.
-
-    Bolt (thread runner) resets `ack.response` when a listener raises, so an error raised
-    within ~10 ms of `ack()` can make Bolt miss the ack and answer Slack with a 404
-    ("didn't call ack()"). Validation errors are raised that fast, so they are answered here.
-    """
-    try:
-        yield
-    except RevalignError as exc:
-        respond(response_type="ephemeral", replace_original=False, text=str(exc))
-
-
 def register(registrar: Registrar, services: Services) -> None:
     services.on_startup("content index", lambda: services.content.start())
 
     @registrar.command("/content", help=HELP)
     def content_command(ack, command, respond, client) -> None:
         ack()
-        with errors_replied(respond):
-            text = (command.get("text") or "").strip()
-            words = text.split()
-            verb = words[0].lower() if words else "help"
-            user_id = command["user_id"]
-            if verb == "help" and len(words) <= 1:
-                respond(**help_reply(services))
-            elif verb == "tag":
-                services.content.require_marketer(user_id, "tag content with objections")
-                objection = clean_slack_text(text[3:])
-                client.views_open(trigger_id=command["trigger_id"], view=tag_modal(objection))
-            elif verb == "gaps" and len(words) == 1:
-                respond(**gaps_reply(services.content.gaps(user_id)))
-            elif verb == "learned":
-                items, learned = services.content.learned_for(user_id, text[len("learned"):])
-                respond(**learned_reply(items, learned))
-            else:
-                outcome = services.content.search(text, user_id=user_id, channel_id=command.get("channel_id", ""))
-                respond(**results_reply(outcome))
+        text = (command.get("text") or "").strip()
+        words = text.split()
+        verb = words[0].lower() if words else "help"
+        user_id = command["user_id"]
+        if verb == "help" and len(words) <= 1:
+            respond(**help_reply(services))
+        elif verb == "tag":
+            services.content.require_marketer(user_id, "tag content with objections")
+            objection = clean_slack_text(text[3:])
+            client.views_open(trigger_id=command["trigger_id"], view=tag_modal(objection))
+        elif verb == "gaps" and len(words) == 1:
+            respond(**gaps_reply(services.content.gaps(user_id)))
+        elif verb == "learned":
+            items, learned = services.content.learned_for(user_id, text[len("learned"):])
+            respond(**learned_reply(items, learned))
+        else:
+            outcome = services.content.search(text, user_id=user_id, channel_id=command.get("channel_id", ""))
+            respond(**results_reply(outcome))
 
     @registrar.action("content_share")
     def share(ack, body, action, respond) -> None:
         ack()
-        with errors_replied(respond):
-            search_id, item_id = _parse_value(action.get("value", ""))
-            user_id = body["user"]["id"]
-            channel_id = (body.get("channel") or {}).get("id", "")
-            item = services.content.record_share(user_id=user_id, channel_id=channel_id, search_id=search_id,
-                                                 item_id=item_id)
-            summary = bk.quote_user_text(item.summary, 300) if item.summary else ""
-            blocks = [bk.section(item_line(item) + (f"\n{summary}" if summary else "")),
-                      bk.context(f"Shared by <@{user_id}> with /content")]
-            respond(response_type="in_channel", replace_original=False, text=f"{item.title} {item.url}", blocks=blocks)
+        search_id, item_id = _parse_value(action.get("value", ""))
+        user_id = body["user"]["id"]
+        channel_id = (body.get("channel") or {}).get("id", "")
+        item = services.content.record_share(user_id=user_id, channel_id=channel_id, search_id=search_id,
+                                             item_id=item_id)
+        summary = bk.quote_user_text(item.summary, 300) if item.summary else ""
+        blocks = [bk.section(item_line(item) + (f"\n{summary}" if summary else "")),
+                  bk.context(f"Shared by <@{user_id}> with /content")]
+        respond(response_type="in_channel", replace_original=False, text=f"{item.title} {item.url}", blocks=blocks)
 
     def feedback(ack, body, action, respond, helpful: bool) -> None:
         ack()
-        with errors_replied(respond):
-            search_id, item_id = _parse_value(action.get("value", ""))
-            item, learned = services.content.record_feedback(
-                user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id", ""),
-                search_id=search_id, item_id=item_id, helpful=helpful)
-            title = bk.escape(item.title)
-            if helpful and learned:
-                text = (f"Thanks! I'll rank *{title}* higher for searches like “{bk.quote_user_text(learned, 150)}”.")
-            elif helpful:
-                text = f"Thanks! Noted that *{title}* helped."
-            else:
-                text = f"Thanks, noted that *{title}* didn't help. Marketing sees this feedback."
-            respond(response_type="ephemeral", replace_original=False, text=text)
+        search_id, item_id = _parse_value(action.get("value", ""))
+        item, learned = services.content.record_feedback(
+            user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id", ""),
+            search_id=search_id, item_id=item_id, helpful=helpful)
+        title = bk.escape(item.title)
+        if helpful and learned:
+            text = (f"Thanks! I'll rank *{title}* higher for searches like “{bk.quote_user_text(learned, 150)}”.")
+        elif helpful:
+            text = f"Thanks! Noted that *{title}* helped."
+        else:
+            text = f"Thanks, noted that *{title}* didn't help. Marketing sees this feedback."
+        respond(response_type="ephemeral", replace_original=False, text=text)
 
     @registrar.action("content_helpful")
     def helpful(ack, body, action, respond) -> None:
@@ -252,27 +234,24 @@ def register(registrar: Registrar, services: Services) -> None:
     @registrar.action("content_gap_tag")
     def gap_tag(ack, body, action, client, respond) -> None:
         ack()
-        with errors_replied(respond):
-            services.content.require_marketer(body["user"]["id"], "tag content with objections")
-            gap_id = _int(action.get("value"))
-            objection = services.content.gap_objection(gap_id)
-            client.views_open(trigger_id=body["trigger_id"], view=tag_modal(objection, gap_id))
+        services.content.require_marketer(body["user"]["id"], "tag content with objections")
+        gap_id = _int(action.get("value"))
+        objection = services.content.gap_objection(gap_id)
+        client.views_open(trigger_id=body["trigger_id"], view=tag_modal(objection, gap_id))
 
     @registrar.action("content_gap_dismiss")
     def gap_dismiss(ack, body, action, respond) -> None:
         ack()
-        with errors_replied(respond):
-            objection = services.content.dismiss_gap(body["user"]["id"], _int(action.get("value")))
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f"Dismissed the gap “{bk.quote_user_text(objection, 150)}”. It comes back if reps keep asking.")
+        objection = services.content.dismiss_gap(body["user"]["id"], _int(action.get("value")))
+        respond(response_type="ephemeral", replace_original=False,
+                text=f"Dismissed the gap “{bk.quote_user_text(objection, 150)}”. It comes back if reps keep asking.")
 
     @registrar.action("content_learned_remove")
     def learned_remove(ack, body, action, respond) -> None:
         ack()
-        with errors_replied(respond):
-            removed = services.content.remove_learned(body["user"]["id"], _int(action.get("value")))
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f"Removed “{bk.quote_user_text(removed.phrasing, 150)}” from {bk.escape(removed.item_title)}.")
+        removed = services.content.remove_learned(body["user"]["id"], _int(action.get("value")))
+        respond(response_type="ephemeral", replace_original=False,
+                text=f"Removed “{bk.quote_user_text(removed.phrasing, 150)}” from {bk.escape(removed.item_title)}.")
 
     @registrar.options("content_items")
     def item_options(ack, body) -> None:
@@ -286,10 +265,9 @@ def register(registrar: Registrar, services: Services) -> None:
     @registrar.shortcut("tag_objection")
     def tag_shortcut(ack, shortcut, client, respond) -> None:
         ack()
-        with errors_replied(respond):
-            services.content.require_marketer(shortcut["user"]["id"], "tag content with objections")
-            text = clean_slack_text((shortcut.get("message") or {}).get("text", ""))
-            client.views_open(trigger_id=shortcut["trigger_id"], view=tag_modal(text[:300]))
+        services.content.require_marketer(shortcut["user"]["id"], "tag content with objections")
+        text = clean_slack_text((shortcut.get("message") or {}).get("text", ""))
+        client.views_open(trigger_id=shortcut["trigger_id"], view=tag_modal(text[:300]))
 
     @registrar.view("content_tag")
     def tag_submit(ack, body, view) -> None:

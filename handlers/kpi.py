@@ -25,8 +25,8 @@ def register(registrar: Registrar, services: Services) -> None:
         try:
             payload = kpi_reply(services, command["user_id"], command.get("text", ""))
         except RevalignError as exc:
-            # Replied here rather than raised to the global handler: Bolt's thread runner resets
-            # ack.response when a listener raises within ~10 ms of ack(), and Slack then gets a 404.
+            # KPI errors quote metric names and periods as typed, so they are escaped here;
+            # the shared guard sends error text as written (other features' errors carry mentions).
             payload = bk.ephemeral(bk.escape(str(exc)))
         respond(**payload)
 

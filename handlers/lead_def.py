@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import weakref
-from contextlib import contextmanager
 from typing import Any
 
 from bot import blocks as bk
@@ -55,8 +54,7 @@ def register(registrar: Registrar, services: Services) -> None:
     )
     def lead_def_command(ack, command, respond, client) -> None:
         ack()
-        with replying(respond):
-            run_command(command, respond, client)
+        run_command(command, respond, client)
 
     def run_command(command, respond, client) -> None:
         ensure_seeded_once(services)
@@ -81,11 +79,10 @@ def register(registrar: Registrar, services: Services) -> None:
     @registrar.action("lead_def_show")
     def show(ack, action, respond) -> None:
         ack()
-        with replying(respond):
-            with services.db.session() as session:
-                definition = ld.get(session, action.get("value", ""))
-                stages = ld.stage_count(session)
-            respond(**card_message(definition, stages), replace_original=False)
+        with services.db.session() as session:
+            definition = ld.get(session, action.get("value", ""))
+            stages = ld.stage_count(session)
+        respond(**card_message(definition, stages), replace_original=False)
 
     @registrar.action("lead_def_list")
     def show_list(ack, respond) -> None:
@@ -95,14 +92,12 @@ def register(registrar: Registrar, services: Services) -> None:
     @registrar.action("lead_def_history")
     def show_history(ack, action, respond) -> None:
         ack()
-        with replying(respond):
-            respond(**history_reply(services, action.get("value", "")), replace_original=False)
+        respond(**history_reply(services, action.get("value", "")), replace_original=False)
 
     @registrar.action("lead_def_share")
     def share(ack, action, body, respond) -> None:
         ack()
-        with replying(respond):
-            share_card(action, body, respond)
+        share_card(action, body, respond)
 
     def share_card(action, body, respond) -> None:
         user_id = body["user"]["id"]
@@ -138,8 +133,7 @@ def register(registrar: Registrar, services: Services) -> None:
     @registrar.action("lead_def_approve")
     def approve(ack, action, body, respond, client) -> None:
         ack()
-        with replying(respond):
-            record_approval(action, body, respond, client)
+        record_approval(action, body, respond, client)
 
     def record_approval(action, body, respond, client) -> None:
         user_id = body["user"]["id"]
@@ -165,8 +159,7 @@ def register(registrar: Registrar, services: Services) -> None:
     @registrar.action("lead_def_reject")
     def reject_clicked(ack, action, body, respond, client) -> None:
         ack()
-        with replying(respond):
-            open_rejection_modal(action, body, client)
+        open_rejection_modal(action, body, client)
 
     def open_rejection_modal(action, body, client) -> None:
         user_id = body["user"]["id"]
@@ -204,16 +197,6 @@ def register(registrar: Registrar, services: Services) -> None:
 
 
 # --- replies -----------------------------------------------------------------------------
-@contextmanager
-def replying(respond):
-    """Tell the user about a RevalignError here rather than raising it after ack(): an exception
-    raised after ack() from a listener sometimes makes Bolt answer Slack 404 after 3 s."""
-    try:
-        yield
-    except RevalignError as exc:
-        respond(text=str(exc), response_type="ephemeral", replace_original=False)
-
-
 def who(user: str | None) -> str:
     if not user:
         return "—"
