@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from slack_bolt.request import BoltRequest
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.errors import InvalidInput
 from bot.local_slack import LocalSlack
 from bot.services import Services

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.errors import InvalidInput
 from bot.meetings import agenda as ag
 from bot.meetings import schedules as sch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.content.service import ItemView, ResultItem, SearchOutcome
 from bot.content.text import clean_slack_text
 from bot.errors import InvalidInput, RevalignError

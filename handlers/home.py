@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.meetings import agenda as ag
 from bot.meetings import sources
 from bot.models import Role

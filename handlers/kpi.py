@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.errors import InvalidInput, RevalignError
 from bot.kpis import catalog, commands, periods, targets, values
 from bot.kpis.digest import digest_metric, metric_line

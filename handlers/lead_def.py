@@ -9,7 +9,7 @@ import re
 import weakref
 from typing import Any
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.errors import InvalidInput, RevalignError
 from bot.lead_defs import service as ld
 from bot.lead_defs.diff import FieldChange

@@ -29,6 +29,18 @@ SORRY = (
 )
 
 
+def services_middleware(services, registrar: "Registrar"):
+    """A Bolt global middleware that hands every listener the process's `Services`
+    as `context["services"]` (and the registrar, for help and subcommands, as `context["registrar"]`)."""
+
+    def inject_services(context, next):  # noqa: A002 - Bolt passes the chain as `next`
+        context["services"] = services
+        context["registrar"] = registrar
+        return next()
+
+    return inject_services
+
+
 @dataclass
 class HelpEntry:
     usage: str

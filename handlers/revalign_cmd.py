@@ -2,36 +2,36 @@
 
 from __future__ import annotations
 
-from bot import blocks as bk
 from bot import roles
 from bot.errors import InvalidInput
 from bot.models import Role
+from bot.render import blocks as bk
 from bot.services import Services
 from handlers.registry import Registrar
 
 ROLE_USAGE = "`/revalign roles` lists roles · `/revalign roles set @person ROLE` changes one (admins)"
+HELP = [
+    ("/revalign help", "this list of every revalign command"),
+    ("/revalign roles", "who is a marketer, sales head, marketing head or admin"),
+    ("/revalign roles set @person ROLE", "give someone a role (admins; roles: " + ", ".join(r.value for r in Role) + ")"),
+]
 
 
 def register(registrar: Registrar, services: Services) -> None:
-    @registrar.command(
-        "/revalign",
-        help=[
-            ("/revalign help", "this list of every revalign command"),
-            ("/revalign roles", "who is a marketer, sales head, marketing head or admin"),
-            ("/revalign roles set @person ROLE", "give someone a role (admins; roles: "
-             + ", ".join(r.value for r in Role) + ")"),
-        ],
-    )
-    def revalign_command(ack, command, respond) -> None:
-        ack()
-        words = command.get("text", "").split()
-        verb = words[0].lower() if words else "help"
-        if verb == "roles":
-            respond(**roles_reply(services, command["user_id"], words[1:]))
-        elif verb in registrar.subcommands:
-            registrar.subcommands[verb](command, respond)
-        else:
-            respond(**help_reply(registrar, unknown=None if verb == "help" else words[0]))
+    registrar.command("/revalign", help=HELP)(revalign_command)
+
+
+def revalign_command(ack, command, respond, context) -> None:
+    ack()
+    registrar: Registrar = context["registrar"]
+    words = command.get("text", "").split()
+    verb = words[0].lower() if words else "help"
+    if verb == "roles":
+        respond(**roles_reply(context["services"], command["user_id"], words[1:]))
+    elif verb in registrar.subcommands:
+        registrar.subcommands[verb](command, respond)
+    else:
+        respond(**help_reply(registrar, unknown=None if verb == "help" else words[0]))
 
 
 def help_reply(registrar: Registrar, unknown: str | None = None) -> dict:

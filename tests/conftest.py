@@ -221,6 +221,6 @@ def slack_app(services, fake_slack, clock):
 
 def text_of(payload: dict) -> str:
     """Everything a person would read in a message payload, as plain text."""
-    from bot.blocks import render_message
+    from bot.render.blocks import render_message
 
     return render_message(payload)

@@ -116,7 +116,7 @@ def digest_preview(
     out: Path = typer.Option(Path("digest.png"), "--out", help="Where to write the trend chart PNG."),
 ) -> None:
     """Print the weekly digest as the department heads would read it, and write its chart."""
-    from bot import blocks as bk
+    from bot.render import blocks as bk
     from bot.cli import open_services
     from bot.kpis import digest, periods
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.kpis import catalog, periods, targets, values
 from bot.kpis.chart import render_chart
 

@@ -251,7 +251,7 @@ def start_proposal(session: Session, user_id: str, text: str) -> DefinitionView:
 
 
 def not_found_message(text: str, suggestions: list[DefinitionView]) -> str:
-    from bot.blocks import quote_user_text
+    from bot.render.blocks import quote_user_text
 
     shown = quote_user_text(text, 60) or "(nothing)"
     if suggestions:

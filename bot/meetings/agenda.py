@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.meetings import schedules as sch
 from bot.meetings import sources

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import blocks as bk
+from bot.render import blocks as bk
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.blocks import render_blocks
+from bot.render.blocks import render_blocks
 
 
 def open_home(slack_app, user_id: str, event_id: str) -> str:

@@ -1,4 +1,4 @@
-from bot import blocks as bk
+from bot.render import blocks as bk
 
 
 def test_escape_neutralises_mentions_and_html():
