@@ -1,4 +1,6 @@
-"""`/content`: content for a prospect's objection; tagging, gaps and learned phrasings for marketing."""
+"""`/content`: the command's dispatcher, and marketing's side: tagging, gaps and learned phrasings.
+
+The search itself (results, More results, Share, Helpful / Not helpful) is in `handlers/content_search.py`."""
 
 from __future__ import annotations
 
@@ -6,15 +8,14 @@ import json
 import logging
 
 from bot.render import blocks as bk
-from bot.content.service import ItemView, ResultItem, SearchOutcome
 from bot.content.text import clean_slack_text
 from bot.errors import InvalidInput, RevalignError
 from bot.services import Services
+from handlers import content_search
 from handlers.registry import Registrar
 
 log = logging.getLogger("revalign.handlers.content")
 
-ACRONYMS = {"cfo": "CFO", "roi": "ROI", "it": "IT", "faq": "FAQ"}
 HELP = [
     ("/content we're 2x the price of Vantage", "the best content for what the prospect said (top 3, as buttons to share)"),
     ("/content type:case_study stage:decision persona:cfo no budget this quarter",
@@ -24,66 +25,6 @@ HELP = [
     ("/content learned [url or title words]", "phrasings learned from reps' Helpful clicks, with Remove buttons (marketers)"),
     ("/content help", "how to use /content"),
 ]
-
-
-def label(value: str) -> str:
-    words = value.split("_")
-    out = [ACRONYMS.get(w, w) for w in words]
-    text = " ".join(out)
-    return text[:1].upper() + text[1:]
-
-
-def item_line(item: ItemView, *, weak: bool = False) -> str:
-    title = item.title if item.title else item.url
-    facets = " · ".join(label(v) for v in (item.type, item.stage, item.persona))
-    marker = "  _(weak match)_" if weak else ""
-    return f"*{bk.link(item.url, title)}*{marker}\n{facets}"
-
-
-def why_line(result: ResultItem) -> str:
-    reason = bk.quote_user_text(result.reason or "", 180)
-    kind = result.reason_kind
-    if kind == "tag":
-        return f"_Why:_ tagged “{reason}”"
-    if kind == "sentence":
-        return f"_Why:_ “{reason}”"
-    if kind == "learned":
-        return f"_Why:_ reps found it helpful for “{reason}”"
-    if kind == "keywords":
-        return f"_Why:_ mentions {reason}"
-    return "_Why:_ its title matches"
-
-
-def filters_text(filters: dict) -> str:
-    return " ".join(f"`{k}:{','.join(v)}`" for k, v in filters.items())
-
-
-def results_reply(outcome: SearchOutcome) -> dict:
-    query = bk.quote_user_text(outcome.text, 200)
-    where = f" ({filters_text(outcome.filters)})" if outcome.filters else ""
-    blocks: list[dict] = []
-    if outcome.confident:
-        blocks.append(bk.section(f"Content for “{query}”{where}:"))
-    else:
-        intro = (f":warning: *No good match* for “{query}”{where}. I noted it as a content gap so marketing "
-                 "can fill it.")
-        if outcome.results:
-            intro += "\nThe closest items are *weak matches* — check before you send them:"
-        elif outcome.filters:
-            intro += "\nNothing in the library has these filters; try fewer."
-        blocks.append(bk.section(intro))
-    value_prefix = f"{outcome.search_id or 0}:"
-    for result in outcome.results:
-        blocks.append(bk.section(item_line(result.item, weak=not outcome.confident) + "\n" + why_line(result)))
-        value = value_prefix + str(result.item.id)
-        blocks.append(bk.actions([
-            bk.button("Share in channel", "content_share", value, style="primary"),
-            bk.button("Helpful", "content_helpful", value),
-            bk.button("Not helpful", "content_not_helpful", value),
-        ], block_id=f"content_result_{result.item.id}"))
-    blocks.append(bk.context("Narrow it down with `type:` `stage:` `persona:` (e.g. `type:case_study`) · `/content help`"))
-    fallback = ("Content for: " if outcome.confident else "No good match for: ") + outcome.text
-    return bk.ephemeral(fallback, blocks)
 
 
 def help_reply(services: Services) -> dict:
@@ -155,14 +96,6 @@ def tag_modal(objection: str = "", gap_id: int | None = None) -> dict:
                     private_metadata=json.dumps({"gap_id": gap_id}))
 
 
-def _parse_value(value: str) -> tuple[int | None, int]:
-    search, _, item = (value or "").partition(":")
-    try:
-        return (int(search) or None), int(item)
-    except ValueError:
-        raise InvalidInput("That button is out of date; run /content again.") from None
-
-
 def _int(value: str) -> int:
     try:
         return int(value)
@@ -172,6 +105,7 @@ def _int(value: str) -> int:
 
 def register(registrar: Registrar, services: Services) -> None:
     services.on_startup("content index", lambda: services.content.start())
+    content_search.register(registrar, services)
 
     @registrar.command("/content", help=HELP)
     def content_command(ack, command, respond, client) -> None:
@@ -192,44 +126,7 @@ def register(registrar: Registrar, services: Services) -> None:
             items, learned = services.content.learned_for(user_id, text[len("learned"):])
             respond(**learned_reply(items, learned))
         else:
-            outcome = services.content.search(text, user_id=user_id, channel_id=command.get("channel_id", ""))
-            respond(**results_reply(outcome))
-
-    @registrar.action("content_share")
-    def share(ack, body, action, respond) -> None:
-        ack()
-        search_id, item_id = _parse_value(action.get("value", ""))
-        user_id = body["user"]["id"]
-        channel_id = (body.get("channel") or {}).get("id", "")
-        item = services.content.record_share(user_id=user_id, channel_id=channel_id, search_id=search_id,
-                                             item_id=item_id)
-        summary = bk.quote_user_text(item.summary, 300) if item.summary else ""
-        blocks = [bk.section(item_line(item) + (f"\n{summary}" if summary else "")),
-                  bk.context(f"Shared by <@{user_id}> with /content")]
-        respond(response_type="in_channel", replace_original=False, text=f"{item.title} {item.url}", blocks=blocks)
-
-    def feedback(ack, body, action, respond, helpful: bool) -> None:
-        ack()
-        search_id, item_id = _parse_value(action.get("value", ""))
-        item, learned = services.content.record_feedback(
-            user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id", ""),
-            search_id=search_id, item_id=item_id, helpful=helpful)
-        title = bk.escape(item.title)
-        if helpful and learned:
-            text = (f"Thanks! I'll rank *{title}* higher for searches like “{bk.quote_user_text(learned, 150)}”.")
-        elif helpful:
-            text = f"Thanks! Noted that *{title}* helped."
-        else:
-            text = f"Thanks, noted that *{title}* didn't help. Marketing sees this feedback."
-        respond(response_type="ephemeral", replace_original=False, text=text)
-
-    @registrar.action("content_helpful")
-    def helpful(ack, body, action, respond) -> None:
-        feedback(ack, body, action, respond, True)
-
-    @registrar.action("content_not_helpful")
-    def not_helpful(ack, body, action, respond) -> None:
-        feedback(ack, body, action, respond, False)
+            content_search.search(services, text, command, respond)
 
     @registrar.action("content_gap_tag")
     def gap_tag(ack, body, action, client, respond) -> None:
