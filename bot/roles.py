@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput, PermissionDenied
 from bot.models import Role, UserRole, utcnow
+from bot.slack_text import escape
 
 ROLE_LABELS = {
     Role.rep: "rep",
@@ -29,7 +30,7 @@ def parse_role(text: str) -> Role:
         return Role(cleaned)
     except ValueError:
         allowed = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"'{text.strip()[:40]}' is not a role. Roles are: {allowed}.") from None
+        raise InvalidInput(f"'{escape(text.strip()[:40])}' is not a role. Roles are: {allowed}.") from None
 
 
 def parse_user_ref(text: str) -> str:

@@ -11,20 +11,38 @@ import threading
 
 from flask import Flask, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 
+from bot import slack_schema
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 READY_WAIT_SECONDS = 2.0
+# Slack's largest requests are modal submissions (a view of up to 100 blocks plus
+# its state); 1 MiB is several times that. Anything bigger is refused unread (413).
+MAX_SLACK_BODY = 1024 * 1024
 
 
 def create_http_app(services: Services, bolt_app) -> Flask:
     flask_app = Flask("revalign")
     handler = SlackRequestHandler(bolt_app)
+    secret = services.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     @flask_app.post("/slack/events")
     def slack_events():
+        request.max_content_length = MAX_SLACK_BODY
+        body = request.get_data(as_text=True)  # 413 above the cap, before anything is parsed
+        # Signature first (401 for anyone but Slack), then the shape (400 for a
+        # signed request Slack would never send), then Bolt.
+        if verifier is not None and not _signed_by_slack(verifier, body, request.headers):
+            return jsonify(error="invalid request"), 401
+        try:
+            slack_schema.validate(body, request.content_type or "")
+        except slack_schema.MalformedRequest as exc:
+            log.info("malformed Slack request refused: %s", exc)
+            return jsonify(error="malformed request", detail=str(exc)), 400
         # A request that arrives while the model is still loading waits briefly
         # rather than failing; Slack's 3 s budget leaves room for that.
         services.ready.wait(READY_WAIT_SECONDS)
@@ -42,6 +60,13 @@ def create_http_app(services: Services, bolt_app) -> Flask:
 
     kpi_http.register(flask_app, services)
     return flask_app
+
+
+def _signed_by_slack(verifier: SignatureVerifier, body: str, headers) -> bool:
+    try:
+        return verifier.is_valid_request(body, dict(headers))
+    except ValueError:  # a timestamp header that is not a number
+        return False
 
 
 class HttpServer:

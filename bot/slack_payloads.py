@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode
 
+from bot.slack_text import to_slack
+
 TEAM_ID = "T0LOCAL01"
 TEAM_DOMAIN = "local"
 API_APP_ID = "A0REVALIGN"
@@ -20,8 +22,14 @@ def slash_command_form(
     user_name: str | None = None,
     response_url: str,
     trigger_id: str | None = None,
+    encoded: bool = False,
 ) -> dict[str, str]:
-    """Every field Slack posts for a slash command (application/x-www-form-urlencoded)."""
+    """Every field Slack posts for a slash command (application/x-www-form-urlencoded).
+
+    `text` is what the person typed, and is sent the way Slack sends it: `&`, `<`
+    and `>` as entities, a typed URL auto-linked. Pass `encoded=True` for text that
+    already is in Slack's wire format (e.g. a real mention, `<@U123|maria>`).
+    """
     return {
         "token": "verification-token-deprecated",
         "team_id": TEAM_ID,
@@ -31,7 +39,7 @@ def slash_command_form(
         "user_id": user_id,
         "user_name": user_name or user_id.lower(),
         "command": command,
-        "text": text,
+        "text": text if encoded else to_slack(text),
         "api_app_id": API_APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,

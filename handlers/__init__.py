@@ -16,6 +16,7 @@ from slack_bolt import App
 
 from bot.services import Services
 from handlers import agenda, content, home, kpi, lead_def, revalign_cmd
+from handlers.edge import decode_slack_text, register_fallbacks
 from handlers.errors import register_error_handler
 from handlers.registry import Registrar, services_middleware
 
@@ -24,8 +25,11 @@ FEATURES = (revalign_cmd, lead_def, content, kpi, agenda, home)
 
 def register_all(app: App, services: Services) -> Registrar:
     registrar = Registrar(app)
+    # Slack's entities are decoded here, once; listeners and the database see plain text.
+    app.use(decode_slack_text)
     app.use(services_middleware(services, registrar))
     for feature in FEATURES:
         feature.register(registrar, services)
+    register_fallbacks(app)
     register_error_handler(app)
     return registrar

@@ -9,7 +9,8 @@ import logging
 
 from bot.render import blocks as bk
 from bot.content.text import clean_slack_text
-from bot.errors import InvalidInput, RevalignError
+from bot.errors import RevalignError
+from bot.ids import parse_id
 from bot.services import Services
 from handlers import content_search
 from handlers.registry import Registrar
@@ -97,10 +98,7 @@ def tag_modal(objection: str = "", gap_id: int | None = None) -> dict:
 
 
 def _int(value: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput("That button is out of date; run the command again.") from None
+    return parse_id(value)  # range-checked before any query (bot/ids.py)
 
 
 def register(registrar: Registrar, services: Services) -> None:

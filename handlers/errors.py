@@ -8,6 +8,7 @@ import uuid
 from slack_bolt import App
 
 from bot.errors import RevalignError
+from bot.slack_text import defang
 from handlers.registry import SORRY
 
 log = logging.getLogger("revalign.handlers")
@@ -17,7 +18,7 @@ def register_error_handler(app: App) -> None:
     @app.error
     def reply_politely(error: Exception, body: dict, respond, logger) -> None:
         if isinstance(error, RevalignError):
-            message = str(error)
+            message = defang(str(error))
         else:
             ref = uuid.uuid4().hex[:8]
             log.error("request failed (ref %s): %s", ref, error.__class__.__name__, exc_info=error)

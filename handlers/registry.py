@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from slack_bolt import App
 
 from bot.errors import RevalignError
+from bot.slack_text import defang
 
 log = logging.getLogger("revalign.handlers")
 
@@ -70,6 +71,14 @@ def guarded(listener):
 
 
 def tell_user(args, message: str) -> None:
+    """Reply with an error or apology.
+
+    The rule for error text: a `RevalignError`'s message is mrkdwn built by the app,
+    with user-supplied parts escaped where it is built (`bk.quote_user_text`). This is
+    the one place every such message reaches a person, and `defang` makes sure that
+    nothing in it can ping a channel or smuggle a link even if a part was not escaped.
+    """
+    message = defang(message)
     if args.ack is not None and getattr(args.ack, "response", None) is None:
         if args.body.get("type") == "block_suggestion":
             args.ack(options=[])

@@ -62,6 +62,6 @@ def roles_reply(services: Services, user_id: str, args: list[str]) -> dict:
         new_role = roles.parse_role(args[2])
         previous = roles.set_role(session, target, new_role, by=user_id, now=services.now())
     return bk.ephemeral(
-        f"<@{target}> is now a {roles.ROLE_LABELS[new_role]}",
+        f"Role changed: now a {roles.ROLE_LABELS[new_role]}",
         [bk.section(f"<@{target}> is now a *{roles.ROLE_LABELS[new_role]}* (was {roles.ROLE_LABELS[previous]}).")],
     )

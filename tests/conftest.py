@@ -142,8 +142,10 @@ def embedder():
 
 @pytest.fixture
 def fake_slack():
+    """The fake Slack; a test fails if the app sent anything Slack would refuse (see FakeSlack.violations)."""
     with FakeSlack() as slack:
         yield slack
+    assert not slack.violations, "the app sent payloads Slack refuses:\n" + "\n".join(slack.violations[:20])
 
 
 @pytest.fixture

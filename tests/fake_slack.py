@@ -5,15 +5,134 @@ answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
 `views.open`/`update`/`push`/`publish`, `users.info`, `conversations.open`,
 the external file-upload pair (`files.getUploadURLExternal`, the upload URL,
 `files.completeUploadExternal`) and `response_url` posts like Slack does.
+
+Like the real Slack it refuses what it would refuse: every Block Kit payload
+(messages, ephemerals, updates, response_url posts, views, and the modal/options
+bodies the app acks with, which the test sender hands over) is parsed with
+slack_sdk's own models (`Block.parse`, `View`), plus the limits those models do
+not check (`initial_value` within `max_length`, text and block counts). It also
+refuses any payload carrying a live broadcast (`<!channel>`, `<!here>`,
+`<!everyone>`) or a labelled link a test user typed. A refused call answers
+`invalid_blocks` as Slack does and is kept in `violations`; the `fake_slack`
+fixture fails the test when there are any.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.local_slack import LocalSlack, RecordedCall
+from bot.slack_text import BROADCAST, LINK
+
+# Slack's documented limits that slack_sdk's models leave unchecked.
+MAX_MESSAGE_BLOCKS = 50
+MAX_MESSAGE_TEXT = 40_000
+MAX_OPTIONS = 100
+MAX_PRIVATE_METADATA = 3000
+MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage", "response_url")
+VIEW_METHODS = ("views.open", "views.update", "views.push", "views.publish")
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _blocks_problems(blocks: Any, where: str) -> list[str]:
+    if not isinstance(blocks, list):
+        return [f"{where}: blocks is not a list"]
+    problems = []
+    for index, block in enumerate(blocks):
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                problems.append(f"{where}: block {index} has an unknown type {block.get('type')!r}")
+                continue
+            parsed.to_dict()  # validates the block and everything inside it
+        except (SlackObjectFormationError, TypeError, KeyError, AttributeError) as exc:
+            problems.append(f"{where}: block {index} ({block.get('type') if isinstance(block, dict) else block!r})"
+                            f" rejected by slack_sdk: {exc}")
+        problems += _element_limits(block, f"{where}: block {index}")
+    return problems
+
+
+def _element_limits(node: Any, where: str) -> list[str]:
+    """`initial_value` longer than `max_length` (Slack refuses the view) and the like, anywhere in a block."""
+    problems = []
+    if isinstance(node, dict):
+        if node.get("type") == "plain_text_input":
+            initial, limit = node.get("initial_value"), node.get("max_length")
+            if isinstance(initial, str) and isinstance(limit, int) and len(initial) > limit:
+                problems.append(f"{where}: initial_value has {len(initial)} characters, max_length is {limit}")
+            if isinstance(initial, str) and len(initial) > 3000:
+                problems.append(f"{where}: initial_value over 3000 characters")
+        for value in node.values():
+            problems += _element_limits(value, where)
+    elif isinstance(node, list):
+        for value in node:
+            problems += _element_limits(value, where)
+    return problems
+
+
+def message_problems(args: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    text = args.get("text")
+    if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+        problems.append(f"{where}: text has {len(text)} characters")
+    blocks = _json(args.get("blocks"))
+    if blocks is not None:
+        if isinstance(blocks, list) and len(blocks) > MAX_MESSAGE_BLOCKS:
+            problems.append(f"{where}: {len(blocks)} blocks (max {MAX_MESSAGE_BLOCKS})")
+        problems += _blocks_problems(blocks, where)
+    elif not text and where != "response_url" and "delete_original" not in args:
+        problems.append(f"{where}: neither text nor blocks")
+    return problems
+
+
+def view_problems(view: Any, where: str) -> list[str]:
+    view = _json(view)
+    if not isinstance(view, dict):
+        return [f"{where}: view is not an object"]
+    problems = []
+    try:
+        View(**view).to_dict()
+    except (SlackObjectFormationError, TypeError, KeyError, AttributeError) as exc:
+        problems.append(f"{where}: view rejected by slack_sdk: {exc}")
+    if len(str(view.get("private_metadata") or "")) > MAX_PRIVATE_METADATA:
+        problems.append(f"{where}: private_metadata over {MAX_PRIVATE_METADATA} characters")
+    return problems + _blocks_problems(view.get("blocks", []), where)
+
+
+def ack_problems(body: Any) -> list[str]:
+    """What the app acked with: a modal `response_action`, or options for a select."""
+    if not isinstance(body, dict):
+        return []
+    problems = []
+    if body.get("response_action") in ("update", "push"):
+        problems += view_problems(body.get("view"), f"ack {body['response_action']}")
+    if "options" in body:
+        options = body["options"]
+        if not isinstance(options, list) or len(options) > MAX_OPTIONS:
+            problems.append(f"ack options: more than {MAX_OPTIONS} options")
+        else:
+            static = {"type": "static_select", "action_id": "check", "options": options}
+            if options:
+                problems += _blocks_problems([{"type": "actions", "elements": [static]}], "ack options")
+    if "text" in body or "blocks" in body:
+        problems += message_problems(body, "ack message")
+    return problems
 
 
 @dataclass
@@ -31,6 +150,39 @@ class FakeSlack(LocalSlack):
         self._failures: list[PlannedFailure] = []
         self._failure_lock = threading.Lock()
         self.failed_calls: list[RecordedCall] = []
+        self.violations: list[str] = []
+        self._typed_links: set[str] = set()
+
+    # --- what Slack would refuse ---------------------------------------------------
+    def note_user_text(self, typed: str) -> None:
+        """Remember the labelled links a test user typed: none may come back live in a payload."""
+        with self._failure_lock:
+            self._typed_links.update(m.group(0) for m in LINK.finditer(typed) if m.group(2))
+
+    def check_ack(self, body: Any) -> None:
+        problems = ack_problems(body)
+        problems += self._markup_problems(json.dumps(body, ensure_ascii=False), "ack")
+        with self._failure_lock:
+            self.violations += problems
+
+    def _markup_problems(self, raw: str, where: str) -> list[str]:
+        problems = [f"{where}: live broadcast {m.group(0)!r}" for m in BROADCAST.finditer(raw)]
+        with self._failure_lock:
+            typed = list(self._typed_links)
+        problems += [f"{where}: user-typed link {link!r} sent live" for link in typed if link in raw]
+        return problems
+
+    def problems_of(self, call: RecordedCall) -> list[str]:
+        if call.method in MESSAGE_METHODS:
+            problems = message_problems(call.args, call.method)
+        elif call.method in VIEW_METHODS:
+            problems = view_problems(call.args.get("view"), call.method)
+        else:
+            return []
+        raw = call.raw.decode("utf-8", errors="replace")
+        if "json" not in call.headers.get("content-type", ""):
+            raw = json.dumps(call.args, ensure_ascii=False)
+        return problems + self._markup_problems(raw, call.method)
 
     def fail(self, method: str, *, status: int = 500, times: int = 1, retry_after: int | None = None,
              slack_error: str | None = None) -> None:
@@ -39,6 +191,13 @@ class FakeSlack(LocalSlack):
             self._failures.append(PlannedFailure(method, status, times, retry_after, slack_error))
 
     def intercept(self, call: RecordedCall):
+        problems = self.problems_of(call)
+        if problems:
+            with self._failure_lock:
+                self.violations += problems
+                self.failed_calls.append(call)
+            return 200, {"Content-Type": "application/json"}, json.dumps(
+                {"ok": False, "error": "invalid_blocks", "errors": problems}).encode()
         with self._failure_lock:
             for failure in self._failures:
                 if failure.method == call.method and failure.times > 0:

@@ -12,6 +12,27 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from bot.slack_payloads import API_APP_ID, TEAM_DOMAIN, TEAM_ID, slash_command_form
+from bot.slack_text import to_slack
+
+
+class SlackMarkup(str):
+    """Text already in Slack's wire format (e.g. `<@U123|maria>` for a real mention): sent as it is.
+
+    Anything else a test passes as typed text is entity-encoded the way Slack does,
+    so no test can pass on raw text. Join pieces with `+`: `SlackMarkup("<@U1|a>") + " done"`
+    keeps the mention and encodes the rest.
+    """
+
+    def __add__(self, other: str) -> "SlackMarkup":
+        return SlackMarkup(str(self) + (other if isinstance(other, SlackMarkup) else to_slack(other)))
+
+    def __radd__(self, other: str) -> "SlackMarkup":
+        return SlackMarkup(to_slack(other) + str(self))
+
+
+def wire_text(text: str) -> str:
+    """What Slack puts on the wire for text a person typed (or for explicit `SlackMarkup`)."""
+    return str(text) if isinstance(text, SlackMarkup) else to_slack(text)
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -52,15 +73,30 @@ class SlackSender:
         request = urllib.request.Request(self.app_url + path, data=body.encode(), headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return HttpResult(response.status, response.read())
+                result = HttpResult(response.status, response.read())
+                content_type = response.headers.get_content_type()
         except urllib.error.HTTPError as exc:
             return HttpResult(exc.code, exc.read())
+        # What the app acked with (a modal update, options) is checked like any payload it sends.
+        check_ack = getattr(self.slack, "check_ack", None)
+        if check_ack is not None and result.body and content_type == "application/json":
+            try:
+                check_ack(json.loads(result.body))
+            except json.JSONDecodeError:
+                pass
+        return result
 
     def command(self, command: str, text: str = "", *, user_id: str = "U0REP0001",
                 channel_id: str = "C0SALESMKT", **kwargs) -> HttpResult:
-        form = slash_command_form(command, text, user_id=user_id, channel_id=channel_id,
-                                  response_url=self.slack.response_url(), **kwargs)
+        self._note_typed(text)
+        form = slash_command_form(command, wire_text(text), user_id=user_id, channel_id=channel_id,
+                                  response_url=self.slack.response_url(), encoded=True, **kwargs)
         return self.post(urlencode(form), "application/x-www-form-urlencoded")
+
+    def _note_typed(self, text: str) -> None:
+        note = getattr(self.slack, "note_user_text", None)
+        if note is not None and not isinstance(text, SlackMarkup):
+            note(text)
 
     def interactive(self, payload: dict) -> HttpResult:
         """Interactivity: Slack posts `payload=<json>` form-encoded."""
@@ -134,6 +170,7 @@ class SlackSender:
 
     def message_shortcut(self, callback_id: str, message_text: str, *, user_id: str = "U0REP0001",
                          channel_id: str = "C0SALESMKT") -> HttpResult:
+        self._note_typed(message_text)
         payload = {
             "type": "message_action", "callback_id": callback_id,
             "trigger_id": "13345224609.738474920.8088930838d88f008e0",
@@ -141,7 +178,9 @@ class SlackSender:
             "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
             "user": {"id": user_id, "name": user_id.lower()},
             "channel": {"id": channel_id, "name": "sales-marketing"},
-            "message": {"type": "message", "user": "U0REP0002", "ts": "1700000000.000200", "text": message_text},
+            # Message text is entity-encoded like slash-command text.
+            "message": {"type": "message", "user": "U0REP0002", "ts": "1700000000.000200",
+                        "text": wire_text(message_text)},
             "response_url": self.slack.response_url(), "token": "verification-token-deprecated",
             "api_app_id": API_APP_ID, "is_enterprise_install": False, "enterprise": None,
         }

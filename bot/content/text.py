@@ -1,24 +1,19 @@
-"""Turning what Slack sends into plain search text."""
+"""Turning what a rep typed (already decoded from Slack's entities at the edge) into plain search text."""
 
 from __future__ import annotations
 
-import re
+from bot.slack_text import markup_to_words
 
 MAX_QUERY_CHARS = 4000
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
-_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|([^>]*))?>")
-_CHANNEL = re.compile(r"<#C[A-Z0-9]+(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!(?:subteam\^[A-Z0-9]+(?:\|([^>]*))?|[a-z]+(?:\^[^|>]*)?(?:\|[^>]*)?)>")
 
 
 def clean_slack_text(raw: str) -> str:
-    """Slack markup to words: links to their label, mentions to names, `<!channel>` removed."""
-    text = (raw or "")[: MAX_QUERY_CHARS * 2]
-    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
-    text = _USER.sub(lambda m: m.group(1) or "", text)
-    text = _CHANNEL.sub(lambda m: m.group(1) or "", text)
-    text = _SPECIAL.sub(lambda m: m.group(1) or "", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """Slack markup to words: links to their label, mentions to names, `<!channel>` removed.
+
+    The text is plain already (decoded once by the edge middleware); entities are
+    not decoded again here, so a rep who typed `&lt;` searches for `&lt;`.
+    """
+    text = markup_to_words((raw or "")[: MAX_QUERY_CHARS * 2])
     return " ".join(text.split())[:MAX_QUERY_CHARS]
 
 

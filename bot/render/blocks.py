@@ -1,9 +1,12 @@
 """Block Kit builders that respect Slack's limits, escaping, and a text renderer.
 
 Every builder truncates to Slack's documented maximums so a long definition
-or a 4,000-character objection can never make Slack reject a message.
-User text must go through `escape()` before it is placed in mrkdwn: that is
-what keeps `<!channel>` and `<@U123>` in user text from pinging anyone.
+or a 4,000-character objection can never make Slack reject a message, and a
+cut never splits an entity (`&amp;`) or a `<url|label>` in half.
+User text must go through `escape()` (or `quote_user_text()`) before it is
+placed in mrkdwn: that is what keeps `<!channel>` and `<@U123>` in user text
+from pinging anyone. A message's notification fallback (`message(text=…)`) is
+made inert by the builder itself, whatever the caller put in it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from bot import slack_text
+from bot.slack_text import escape
+
+__all__ = ["escape"]  # re-exported: renderers call `bk.escape`
 
 Block = dict[str, Any]
 
@@ -30,16 +38,29 @@ MAX_OPTIONS = 100
 MAX_FALLBACK_TEXT = 3000
 MAX_INPUT_INITIAL = 3000
 
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# An entity or a piece of markup that a cut at the end of the text would split.
+_OPEN_TAIL = re.compile(r"(?:&[a-z]{0,4}|<[^<>]*)$")
 
 
 def truncate(text: str, limit: int) -> str:
+    """Shorten to at most `limit` characters with an ellipsis, never inside `&amp;` or `<…>`."""
     if len(text) <= limit:
         return text
-    return text[: limit - 1].rstrip() + "…"
+    cut = text[: limit - 1]
+    open_tail = _OPEN_TAIL.search(cut)
+    if open_tail:
+        cut = cut[: open_tail.start()]
+    return cut.rstrip() + "…"
+
+
+def fallback(text: str) -> str:
+    """A notification fallback that cannot ping or link: markup is escaped, existing entities are kept.
+
+    Callers pass either plain text or text they escaped already; escaping `&` only
+    where it does not start an entity makes both come out escaped exactly once.
+    """
+    text = re.sub(r"&(?!(?:amp|lt|gt);)", "&amp;", text)
+    return truncate(text.replace("<", "&lt;").replace(">", "&gt;"), MAX_FALLBACK_TEXT)
 
 
 def quote_user_text(text: str, limit: int = 200) -> str:
@@ -49,7 +70,8 @@ def quote_user_text(text: str, limit: int = 200) -> str:
 
 
 def link(url: str, title: str) -> str:
-    safe_url = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    # Inside `<url|label>` Slack wants `&` as `&amp;`; `|`, `<` and `>` would end the link early.
+    safe_url = url.replace("&", "&amp;").replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
     return f"<{safe_url}|{escape(title.replace('|', '¦'))}>"
 
 
@@ -87,13 +109,6 @@ def context(*texts: str) -> Block:
 
 def divider() -> Block:
     return {"type": "divider"}
-
-
-def image(url: str, alt: str, title: str | None = None) -> Block:
-    block: Block = {"type": "image", "image_url": url, "alt_text": truncate(alt, 2000)}
-    if title:
-        block["title"] = plain(title, 2000)
-    return block
 
 
 def button(
@@ -156,8 +171,8 @@ def text_input(
 
 
 def message(text: str, blocks: list[Block] | None = None, **extra: Any) -> dict[str, Any]:
-    """A message payload; `text` is the notification fallback."""
-    payload: dict[str, Any] = {"text": truncate(text, MAX_FALLBACK_TEXT)}
+    """A message payload; `text` is the notification fallback (plain or escaped text; made inert here)."""
+    payload: dict[str, Any] = {"text": fallback(text)}
     if blocks:
         payload["blocks"] = blocks[:MAX_BLOCKS_MESSAGE]
     payload.update(extra)
@@ -192,20 +207,13 @@ def modal(
 
 # --- rendering to terminal text -------------------------------------------------
 
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>")
-_BARE_LINK = re.compile(r"<((?:https?|mailto):[^>]+)>")
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
-_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
-
-
 def mrkdwn_to_text(text: str) -> str:
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
-    text = _BARE_LINK.sub(r"\1", text)
-    text = _MENTION.sub(r"@\1", text)
-    text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
-    text = _DATE.sub(r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """Mrkdwn as a person reads it, for the CLI and the tests (entities decoded once)."""
+    text = slack_text.LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
+    text = slack_text.USER_MENTION.sub(r"@\1", text)
+    text = slack_text.CHANNEL_MENTION.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
+    text = slack_text.DATE.sub(r"\1", text)
+    return slack_text.decode_entities(text)
 
 
 def _element_text(element: dict[str, Any]) -> str:
