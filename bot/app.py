@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from slack_bolt import App
 
@@ -28,9 +28,10 @@ def create_app(
 
     settings = services.settings
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    kwargs = {}
-    if listener_executor is not None:
-        kwargs["listener_executor"] = listener_executor
+    if listener_executor is None:
+        # Sized from settings, not Bolt's 5: a request's ack waits for a free worker,
+        # and under a burst the workers are busy with earlier requests' work.
+        listener_executor = ThreadPoolExecutor(max_workers=settings.listener_threads, thread_name_prefix="listener")
     app = App(
         client=services.slack,
         signing_secret=signing_secret or "unused-without-http",
@@ -39,7 +40,7 @@ def create_app(
         # Listeners ack first and keep working after the HTTP response is sent.
         process_before_response=False,
         logger=logging.getLogger("revalign.bolt"),
-        **kwargs,
+        listener_executor=listener_executor,
     )
     registrar = register_all(app, services)
     return app, registrar

@@ -157,7 +157,8 @@ def serve(
         settings.require("SLACK_SIGNING_SECRET")
     bolt_app, _ = create_app(services, verify_requests=not socket_mode)
     try:
-        http = HttpServer(create_http_app(services, bolt_app), host=host, port=port)
+        http = HttpServer(create_http_app(services, bolt_app), host=host, port=port,
+                          threads=settings.http_threads)
     except OSError as exc:
         raise RevalignError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     starter = threading.Thread(target=services.start, name="startup", daemon=True)

@@ -15,7 +15,7 @@ from bot.errors import InvalidInput
 # Primary keys are 32-bit INTEGER columns on PostgreSQL (SERIAL); SQLite allows more,
 # but the same range on both keeps the two backends behaving identically.
 MAX_ID = 2**31 - 1
-_DIGITS = re.compile(r"\s*\+?\d{1,19}\s*")
+_DIGITS = re.compile(r"\s*\+?[0-9]{1,19}\s*")
 OUT_OF_DATE = "That button is out of date; run the command again."
 
 

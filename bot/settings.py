@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     stale_after_days: int = Field(default=90, ge=1, le=3650, validation_alias="REVALIGN_STALE_AFTER_DAYS")
     content_results: int = Field(default=3, ge=1, le=5, validation_alias="REVALIGN_CONTENT_RESULTS")
     timezone: str = Field(default="UTC", validation_alias="REVALIGN_TIMEZONE")
+    # Slack needs every request acknowledged within 3 s, also under a burst: the ack
+    # waits for a free listener thread (Bolt's default is 5) and a free HTTP thread.
+    # Listener threads mostly wait on the database or Slack, so many are cheap
+    # (benchmarks/bench_burst.py measures it).
+    listener_threads: int = Field(default=64, ge=1, le=512, validation_alias="REVALIGN_LISTENER_THREADS")
+    http_threads: int = Field(default=32, ge=1, le=256, validation_alias="REVALIGN_HTTP_THREADS")
 
     @field_validator("slack_bot_token")
     @classmethod

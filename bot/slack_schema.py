@@ -73,9 +73,7 @@ class Shortcut(_Shape):
     callback_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
-Interaction = Annotated[
-    BlockActions | ViewSubmission | BlockSuggestion | Shortcut, Field(discriminator="type")
-]
+Interaction = Annotated[BlockActions | ViewSubmission | BlockSuggestion | Shortcut, Field(discriminator="type")]
 _INTERACTION = TypeAdapter(Interaction)
 
 
@@ -122,8 +120,14 @@ def _validate_form(body: str) -> None:
     form = {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
     if "payload" in form:
         payload = _load_object(form["payload"], "payload")
-        if payload.get("type") in ("block_actions", "view_submission", "view_closed", "block_suggestion",
-                                   "message_action", "shortcut"):
+        if payload.get("type") in (
+            "block_actions",
+            "view_submission",
+            "view_closed",
+            "block_suggestion",
+            "message_action",
+            "shortcut",
+        ):
             _INTERACTION.validate_python(payload)
         elif not isinstance(payload.get("type"), str):
             raise MalformedRequest("payload: no type")

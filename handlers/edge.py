@@ -26,8 +26,7 @@ from handlers.registry import guarded
 log = logging.getLogger("revalign.handlers")
 
 OUT_OF_DATE = (
-    "This button is out of date: it belongs to an older version of revalign. "
-    "Run the command again to get a fresh one."
+    "This button is out of date: it belongs to an older version of revalign. Run the command again to get a fresh one."
 )
 ANY = re.compile(".*")
 
@@ -57,8 +56,10 @@ def _decode_in_place(body: dict[str, Any]) -> None:
             _strip_state(view.get("state"))
         _strip_state(body.get("state"))
         for action in body.get("actions") or []:
-            if isinstance(action, dict) and action.get("type") == "plain_text_input" and isinstance(
-                action.get("value"), str
+            if (
+                isinstance(action, dict)
+                and action.get("type") == "plain_text_input"
+                and isinstance(action.get("value"), str)
             ):
                 action["value"] = strip_controls(action["value"])
 
@@ -88,9 +89,21 @@ def out_of_date_action(ack, body, respond, client) -> None:
 
 def out_of_date_view(ack, view) -> None:
     log.info("out-of-date modal %s", view.get("callback_id"))
-    ack(response_action="update", view=bk.modal("Out of date", [bk.section(
-        "This form belongs to an older version of revalign, so nothing was saved. "
-        "Please open it again from the command.")], callback_id="revalign_out_of_date", submit=None, close="Close"))
+    ack(
+        response_action="update",
+        view=bk.modal(
+            "Out of date",
+            [
+                bk.section(
+                    "This form belongs to an older version of revalign, so nothing was saved. "
+                    "Please open it again from the command."
+                )
+            ],
+            callback_id="revalign_out_of_date",
+            submit=None,
+            close="Close",
+        ),
+    )
 
 
 def out_of_date_shortcut(ack, shortcut, respond) -> None:
@@ -117,4 +130,3 @@ def register_fallbacks(app: App) -> None:
     app.shortcut(ANY)(guarded(out_of_date_shortcut))
     app.options(ANY)(guarded(out_of_date_options))
     app.command(ANY)(guarded(unknown_command))
-

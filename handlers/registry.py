@@ -57,7 +57,7 @@ def guarded(listener):
             return listener(**{name: getattr(args, name) for name in wanted})
         except RevalignError as error:
             tell_user(args, str(error))
-        except Exception as error:  # noqa: BLE001 - the last line of defence for a Slack request
+        except Exception as error:  # the last line of defence for a Slack request (logged below)
             ref = uuid.uuid4().hex[:8]
             # The body is left out on purpose: it can carry tokens and user text.
             log.error("listener %s failed (ref %s)", listener.__name__, ref, exc_info=error)
@@ -111,7 +111,7 @@ class Registrar:
 
         return decorator
 
-    def command(self, name: str, *, help: list[tuple[str, str]] | None = None):
+    def command(self, name: str, *, help: list[tuple[str, str]] | None = None):  # noqa: A002 - every feature passes help=
         self.commands.add(name)
         if help:
             self.help.setdefault(name, [])[:0] = [HelpEntry(usage, summary) for usage, summary in help]

@@ -13,7 +13,10 @@ ROLE_USAGE = "`/revalign roles` lists roles · `/revalign roles set @person ROLE
 HELP = [
     ("/revalign help", "this list of every revalign command"),
     ("/revalign roles", "who is a marketer, sales head, marketing head or admin"),
-    ("/revalign roles set @person ROLE", "give someone a role (admins; roles: " + ", ".join(r.value for r in Role) + ")"),
+    (
+        "/revalign roles set @person ROLE",
+        "give someone a role (admins; roles: " + ", ".join(r.value for r in Role) + ")",
+    ),
 ]
 
 

@@ -18,11 +18,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bot import migrate  # noqa: E402
-from bot.clock import FrozenClock  # noqa: E402
-from bot.models import Role  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
-from tests.slack_requests import SIGNING_SECRET, SlackSender  # noqa: E402
+from bot import migrate
+from bot.clock import FrozenClock
+from bot.models import Role
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackSender
 
 POSTGRES_URL = os.environ.get("REVALIGN_TEST_POSTGRES_URL")
 API_TOKEN = "test-api-token-0123456789abcdef"
@@ -35,7 +35,9 @@ BACKENDS = [
     pytest.param(
         "postgres",
         id="postgres",
-        marks=pytest.mark.skipif(not POSTGRES_URL, reason="REVALIGN_TEST_POSTGRES_URL is not set: PostgreSQL runs skipped"),
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="REVALIGN_TEST_POSTGRES_URL is not set: PostgreSQL runs skipped"
+        ),
     ),
 ]
 

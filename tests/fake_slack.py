@@ -20,7 +20,6 @@ fixture fails the test when there are any.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +61,10 @@ def _blocks_problems(blocks: Any, where: str) -> list[str]:
                 continue
             parsed.to_dict()  # validates the block and everything inside it
         except (SlackObjectFormationError, TypeError, KeyError, AttributeError) as exc:
-            problems.append(f"{where}: block {index} ({block.get('type') if isinstance(block, dict) else block!r})"
-                            f" rejected by slack_sdk: {exc}")
+            problems.append(
+                f"{where}: block {index} ({block.get('type') if isinstance(block, dict) else block!r})"
+                f" rejected by slack_sdk: {exc}"
+            )
         problems += _element_limits(block, f"{where}: block {index}")
     return problems
 
@@ -141,7 +142,7 @@ class PlannedFailure:
     status: int
     times: int
     retry_after: int | None = None
-    slack_error: str | None = None   # answer 200 with {"ok": false, "error": ...} instead
+    slack_error: str | None = None  # answer 200 with {"ok": false, "error": ...} instead
 
 
 class FakeSlack(LocalSlack):
@@ -184,8 +185,15 @@ class FakeSlack(LocalSlack):
             raw = json.dumps(call.args, ensure_ascii=False)
         return problems + self._markup_problems(raw, call.method)
 
-    def fail(self, method: str, *, status: int = 500, times: int = 1, retry_after: int | None = None,
-             slack_error: str | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        times: int = 1,
+        retry_after: int | None = None,
+        slack_error: str | None = None,
+    ) -> None:
         """Make the next `times` calls to `method` fail (429 with Retry-After, 5xx, or an ok:false error)."""
         with self._failure_lock:
             self._failures.append(PlannedFailure(method, status, times, retry_after, slack_error))
@@ -196,8 +204,11 @@ class FakeSlack(LocalSlack):
             with self._failure_lock:
                 self.violations += problems
                 self.failed_calls.append(call)
-            return 200, {"Content-Type": "application/json"}, json.dumps(
-                {"ok": False, "error": "invalid_blocks", "errors": problems}).encode()
+            return (
+                200,
+                {"Content-Type": "application/json"},
+                json.dumps({"ok": False, "error": "invalid_blocks", "errors": problems}).encode(),
+            )
         with self._failure_lock:
             for failure in self._failures:
                 if failure.method == call.method and failure.times > 0:

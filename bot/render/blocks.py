@@ -156,7 +156,8 @@ def text_input(
 ) -> Block:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "multiline": multiline}
     if initial:
-        element["initial_value"] = initial[:MAX_INPUT_INITIAL]
+        # Slack refuses the whole view when initial_value is longer than max_length.
+        element["initial_value"] = initial[: min(MAX_INPUT_INITIAL, max_length or MAX_INPUT_INITIAL)]
     if max_length:
         element["max_length"] = max_length
     if placeholder:
@@ -206,6 +207,7 @@ def modal(
 
 
 # --- rendering to terminal text -------------------------------------------------
+
 
 def mrkdwn_to_text(text: str) -> str:
     """Mrkdwn as a person reads it, for the CLI and the tests (entities decoded once)."""

@@ -71,8 +71,9 @@ def test_nul_and_control_characters_are_stripped_identically(slack_app):
 
 def test_errors_echo_user_text_escaped(slack_app):
     slack_app.set_role("U0ADMIN01", "admin")
-    reply = slack_app.command("/revalign", SlackMarkup("roles set <@U0MKT0001|maria> ") + "<!channel>",
-                              user_id="U0ADMIN01")
+    reply = slack_app.command(
+        "/revalign", SlackMarkup("roles set <@U0MKT0001|maria> ") + "<!channel>", user_id="U0ADMIN01"
+    )
     assert "is not a role" in text_of(reply)
     assert "'&lt;!channel&gt;' is not a role" in reply["text"]
     unknown = slack_app.command("/revalign", f"<!here> {EVIL_LINK}")
@@ -85,19 +86,49 @@ def test_fallback_text_of_replies_carries_nothing_live(slack_app):
         assert live not in reply.get("text", "")
 
 
-@pytest.mark.parametrize("body, content_type", [
-    (urlencode({"payload": "{not json"}), "application/x-www-form-urlencoded"),
-    (urlencode({"payload": "[1, 2]"}), "application/x-www-form-urlencoded"),
-    (urlencode({"payload": json.dumps({"type": "block_actions", "user": {"id": "U0REP0001"}, "actions": []})}),
-     "application/x-www-form-urlencoded"),
-    ("[\"not\", \"an object\"]", "application/json"),
-    (json.dumps({"type": "event_callback", "team_id": TEAM_ID, "api_app_id": API_APP_ID,
-                 "event": {"type": "app_home_opened", "tab": "home"}}), "application/json"),
-    (urlencode({k: v for k, v in slash_command_form("/agenda", "", user_id="U0X", response_url="http://x")
-                .items() if k != "user_id"}), "application/x-www-form-urlencoded"),
-    ("{" * 5000 + "}" * 5000, "application/json"),
-], ids=["payload-not-json", "payload-not-object", "empty-actions", "event-not-object",
-        "home-without-user", "command-without-user", "deeply-nested"])
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (urlencode({"payload": "{not json"}), "application/x-www-form-urlencoded"),
+        (urlencode({"payload": "[1, 2]"}), "application/x-www-form-urlencoded"),
+        (
+            urlencode({"payload": json.dumps({"type": "block_actions", "user": {"id": "U0REP0001"}, "actions": []})}),
+            "application/x-www-form-urlencoded",
+        ),
+        ('["not", "an object"]', "application/json"),
+        (
+            json.dumps(
+                {
+                    "type": "event_callback",
+                    "team_id": TEAM_ID,
+                    "api_app_id": API_APP_ID,
+                    "event": {"type": "app_home_opened", "tab": "home"},
+                }
+            ),
+            "application/json",
+        ),
+        (
+            urlencode(
+                {
+                    k: v
+                    for k, v in slash_command_form("/agenda", "", user_id="U0X", response_url="http://x").items()
+                    if k != "user_id"
+                }
+            ),
+            "application/x-www-form-urlencoded",
+        ),
+        ("{" * 5000 + "}" * 5000, "application/json"),
+    ],
+    ids=[
+        "payload-not-json",
+        "payload-not-object",
+        "empty-actions",
+        "event-not-object",
+        "home-without-user",
+        "command-without-user",
+        "deeply-nested",
+    ],
+)
 def test_malformed_signed_requests_get_400(slack_app, body, content_type):
     result = slack_app.send.post(body, content_type)
     assert result.status == 400, (result.status, result.body[:300])
