@@ -54,6 +54,18 @@ class Metric:
     def parts(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.numerator + self.denominator))
 
+    @property
+    def upper_bound(self) -> float | None:
+        """The largest value that makes sense: 100% for percentages (a share of a whole), else none."""
+        return 1.0 if self.unit == PERCENT else None
+
+    def out_of_range(self, value: float | None) -> bool:
+        """A figure no real week can produce (SLA compliance of 113%): its inputs are wrong."""
+        if value is None:
+            return False
+        bound = self.upper_bound
+        return value < 0 or (bound is not None and value > bound)
+
 
 CATALOG: tuple[Metric, ...] = (
     # --- marketing-owned base metrics -------------------------------------------
@@ -110,7 +122,6 @@ CATALOG: tuple[Metric, ...] = (
 BY_KEY: dict[str, Metric] = {m.key: m for m in CATALOG}
 BASE_METRICS = tuple(m for m in CATALOG if not m.is_ratio)
 RATIO_METRICS = tuple(m for m in CATALOG if m.is_ratio)
-KEY_METRICS = tuple(m for m in CATALOG if m.key_metric)
 
 
 def normalize(text: str) -> str:
@@ -215,6 +226,14 @@ def check_value(metric: Metric, value: float) -> str | None:
     if metric.unit == COUNT and value != int(value):
         return f"{metric.name} is a count, so it must be a whole number"
     return None
+
+
+def range_flag(metric: Metric, value: float | None) -> str:
+    """'MQL follow-up SLA compliance 113.0%: check the inputs (…)' for an impossible figure, else ''."""
+    if not metric.out_of_range(value):
+        return ""
+    how = f" ({metric.description})" if metric.is_ratio else ""
+    return f"{metric.name} {format_value(metric, value)}: check the inputs{how}"
 
 
 def format_value(metric: Metric, value: float | None, *, compact: bool = False) -> str:

@@ -24,6 +24,8 @@ def register(cli: typer.Typer) -> None:
 def kpi_import(
     file: Path = typer.Argument(..., help="CSV with the header period,metric,value (e.g. 2026-W47,MQLs,120)."),
     by: str = typer.Option("cli", help="Recorded as who stored the values."),
+    allow_future: bool = typer.Option(False, "--allow-future",
+                                      help="Accept weeks after the current one (plans rather than results)."),
 ) -> None:
     """Import KPI values; the whole file is checked first and nothing is stored if any line is wrong."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -33,7 +35,8 @@ def kpi_import(
 
     services = open_services()
     text = csv_io.read_text(file)
-    entries, errors = csv_io.parse_csv(text, now=services.now(), tz=services.settings.timezone)
+    entries, errors = csv_io.parse_csv(text, now=services.now(), tz=services.settings.timezone,
+                                      allow_future=allow_future)
     if errors:
         for error in errors[:MAX_ERRORS_SHOWN]:
             typer.echo(f"{file}:{error.index}: {error.field}: {error.message}", err=True)
@@ -94,7 +97,8 @@ def kpi_list(period: Optional[str] = typer.Option(None, "--period", help="e.g. 2
         target = catalog.format_value(line.metric, line.target) if line.target is not None else ""
         progress = f"{line.progress * 100:.0f}%" if line.progress is not None else ""
         typer.echo(f"  {line.metric.name:<{width}}  {catalog.format_value(line.metric, line.value):>12}  "
-                   f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip())
+                   f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip()
+                   + (f"  ⚠ {line.flag}" if line.flag else ""))
 
 
 @kpi_cli.command("metrics")
@@ -116,9 +120,10 @@ def digest_preview(
     out: Path = typer.Option(Path("digest.png"), "--out", help="Where to write the trend chart PNG."),
 ) -> None:
     """Print the weekly digest as the department heads would read it, and write its chart."""
-    from bot.render import blocks as bk
     from bot.cli import open_services
     from bot.kpis import digest, periods
+    from bot.render import blocks as bk
+    from bot.render.digest import digest_blocks
 
     services = open_services()
     tz = services.settings.timezone
@@ -127,7 +132,7 @@ def digest_preview(
     with services.db.session() as session:
         result = digest.build_digest(session, chosen, now, tz=tz)
         recipients = digest.digest_recipients(session, services.settings)
-    blocks = digest.digest_blocks(result)
+    blocks = digest_blocks(result)
     png = digest.render_chart(result)
     out.write_bytes(png)
     typer.echo(bk.render_blocks(blocks))

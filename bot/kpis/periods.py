@@ -85,6 +85,17 @@ def as_week(period: str) -> Week:
     return Week(year, number)
 
 
+ALLOW_FUTURE_FLAG = "--allow-future"
+
+
+def refuse_future(period: str, now: datetime, tz: str = "UTC", *, allow_future: bool = False) -> None:
+    """Values are facts about weeks that have started: a later week is a typo unless asked for."""
+    current = current_period(now, tz)
+    if period > current and not allow_future:
+        raise InvalidInput(f"{period} is after this week ({current}), so nothing can have happened in it yet. "
+                           f"If you really mean a future week (a plan), add {ALLOW_FUTURE_FLAG}.")
+
+
 def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
     """'2026-W47', 'week 2026-W47', 'W47', 'this week', 'last week', '2026-11-18' → '2026-W47'.
 
@@ -108,7 +119,7 @@ def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
         try:
             return str(week_of(date.fromisoformat(cleaned)))
         except ValueError:
-            raise InvalidInput(f"'{text.strip()[:30]}' is not a date.") from None
+            raise InvalidInput(f"'{cleaned[:30]}' is not a date.") from None
     if _WEEK.match(cleaned):
         return str(as_week(cleaned))
     raise InvalidInput(

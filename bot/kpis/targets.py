@@ -48,7 +48,7 @@ def set_target(session: Session, metric: Metric, value: float, effective_from: s
                now: datetime) -> TargetChange:
     """Set the shared target of `metric` from `effective_from` on. Percent targets are fractions (0.33)."""
     if value != value or value < 0 or value > catalog.MAX_VALUE:
-        raise InvalidInput("A target must be a positive number.")
+        raise InvalidInput("A target must be a number, zero or more.")
     if metric.unit == catalog.PERCENT and value > 1:
         raise InvalidInput(f"A {metric.name} target is a percentage between 0% and 100%.")
     previous = target_for(session, metric, effective_from)

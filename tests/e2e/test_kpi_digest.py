@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from bot.kpis import demo, digest
+from bot.render.digest import digest_blocks
 from tests.conftest import START, text_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -105,7 +106,7 @@ def test_digest_content_on_realistic_data(services):
     assert cpa.value == pytest.approx(expected[-1]["marketing_spend"] / expected[-1]["new_customers"])
     assert cpa.on_target == (cpa.value <= 6000)
 
-    blocks = digest.digest_blocks(result)
+    blocks = digest_blocks(result)
     assert len(blocks) <= 50
     text = text_of({"blocks": blocks})
     assert "WEEKLY KPI DIGEST · 2026-W47" in text
