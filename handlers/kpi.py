@@ -14,8 +14,8 @@ from handlers.registry import Registrar
 
 HELP = [
     ("/kpi", "this week's shared KPIs against their targets (`/kpi last week`, `/kpi 2026-W47` for others)"),
-    ("/kpi set MQLs 120 [week 2026-W47]", "record a value (heads and admins; marketers for marketing KPIs); "
-                                          "a later week than this one needs `--allow-future`"),
+    ("/kpi set MQLs 120 [week 2026-W47]", ("record a value (heads and admins; marketers for marketing KPIs); "
+                                           "a later week than this one needs `--allow-future`")),
     ("/kpi target MQLs 150 [from 2026-W47]", "set a shared target from a week on (heads and admins)"),
     ("/kpi MQLs", "one KPI over the last 8 weeks"),
     ("/kpi metrics", "every KPI: owner team, unit, target, and how ratios are calculated"),

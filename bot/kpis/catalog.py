@@ -6,6 +6,7 @@ base metrics and can never be typed in: `sum(numerator) / sum(denominator)`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -217,7 +218,7 @@ def check_value(metric: Metric, value: float) -> str | None:
     """Why `value` can't be stored for `metric`, or None."""
     if metric.is_ratio:
         return ratio_refusal(metric)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return "must be a finite number"
     if value < 0:
         return f"{metric.name} can't be negative"

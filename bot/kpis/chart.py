@@ -35,7 +35,7 @@ def _axis_formatter(unit: str):
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def _panel(ax, metric: "DigestMetric", labels: list[str]) -> None:
+def _panel(ax, metric: DigestMetric, labels: list[str]) -> None:
     xs = list(range(len(labels)))
     points = [(x, v) for x, v in zip(xs, metric.trend) if v is not None]
     targets = metric.trend_targets
@@ -45,7 +45,7 @@ def _panel(ax, metric: "DigestMetric", labels: list[str]) -> None:
     if points:
         px, py = zip(*points)
         ax.plot(px, py, color=LINE, linewidth=2.2, marker="o", markersize=3.5, zorder=3)
-        ax.fill_between(px, py, min(py) if min(py) < 0 else 0, color=LINE, alpha=0.06, zorder=1)
+        ax.fill_between(px, py, min(0, min(py)), color=LINE, alpha=0.06, zorder=1)
     last = metric.trend[-1]
     if last is not None:
         colour = MUTED if metric.on_target is None else (GOOD if metric.on_target else BAD)
@@ -77,7 +77,7 @@ def _panel(ax, metric: "DigestMetric", labels: list[str]) -> None:
     ax.set_xlim(-0.4, len(labels) - 0.6)
 
 
-def render_chart(digest: "Digest") -> bytes:
+def render_chart(digest: Digest) -> bytes:
     """A PNG of the key metrics' 8-week trends with target lines (matplotlib, Agg backend)."""
     # The Agg canvas is attached explicitly: no pyplot, no global backend switch, thread-safe.
     from matplotlib.backends.backend_agg import FigureCanvasAgg

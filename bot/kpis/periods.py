@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidInput
@@ -29,7 +29,7 @@ class Week:
     def monday(self) -> date:
         return date.fromisocalendar(self.year, self.week, 1)
 
-    def shift(self, weeks: int) -> "Week":
+    def shift(self, weeks: int) -> Week:
         return week_of(self.monday + timedelta(weeks=weeks))
 
     def label(self) -> str:
@@ -46,7 +46,7 @@ class Week:
         zone = ZoneInfo(tz)
         start = datetime.combine(self.monday, time(0), tzinfo=zone)
         end = datetime.combine(self.monday + timedelta(days=7), time(0), tzinfo=zone)
-        return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def week_of(day: date) -> Week:
@@ -103,8 +103,7 @@ def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
     """
     cleaned = " ".join((text or "").lower().split())
     for prefix in ("for ", "in ", "of "):
-        if cleaned.startswith(prefix):
-            cleaned = cleaned[len(prefix):]
+        cleaned = cleaned.removeprefix(prefix)
     if cleaned in ("", "this week", "current", "now", "week"):
         return current_period(now, tz)
     if cleaned in ("last week", "previous week", "prev week"):

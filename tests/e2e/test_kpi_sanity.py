@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -107,7 +107,7 @@ def test_an_impossible_percentage_is_flagged_never_met_in_kpi_digest_and_agenda(
         schedules.set_meeting(session, schedules.parse_schedule(
             f"weekly tue 10:00 America/New_York {CHANNEL} --agenda-lead 2h".split()), by="U0ADMIN01",
             now=slack_app.clock())
-    slack_app.clock.now = datetime(2026, 12, 1, 13, 0, tzinfo=timezone.utc)
+    slack_app.clock.now = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
     assert len(delivery.run_due(services, slack_app.clock.now).sent) == 1
     [agenda] = [c.args for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL]
     agenda_sla = _line(text_of(agenda), "MQL follow-up SLA compliance")
@@ -151,7 +151,7 @@ def test_future_weeks_are_refused_unless_allowed_in_slack_api_and_csv(slack_app,
     # The CLI runs on the real clock: a week two ahead of today's is in the future.
     from bot.cli import cli
 
-    later = str(periods.current_week(datetime.now(timezone.utc)).shift(2))
+    later = str(periods.current_week(datetime.now(UTC)).shift(2))
     plan = tmp_path / "plan.csv"
     plan.write_text(f"period,metric,value\n2026-W40,MQLs,90\n{later},MQLs,200\n", encoding="utf-8")
     runner, env = CliRunner(), {"DATABASE_URL": database_url}
@@ -170,7 +170,7 @@ def test_digest_counts_only_shares_made_during_its_week(services):
     from bot.models.content import ContentEvent, ContentItem
     from bot.render.digest import digest_blocks
 
-    monday_w47 = datetime(2026, 11, 16, 0, 0, tzinfo=timezone.utc)
+    monday_w47 = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
     with services.db.session() as session:
         roi, pricing, late = (ContentItem(url=f"https://content.example/{slug}", title=title, type="case_study",
                                           stage="decision", persona="cfo", summary="", objections=[])

@@ -1,6 +1,6 @@
 """Pure parts of KPIs: periods, metric names, numbers, ratios, change and progress, CSV validation."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -9,7 +9,7 @@ from bot.kpis import catalog, csv_io, periods, values
 from bot.kpis.digest import digest_metric
 from bot.render.kpis import metric_line, progress_bar
 
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)   # Tuesday of 2026-W48
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)   # Tuesday of 2026-W48
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -31,12 +31,12 @@ def test_parse_period_rejects(text, message):
 
 
 def test_weeks_follow_the_workspace_time_zone():
-    sunday_night_new_york = datetime(2026, 11, 30, 3, 30, tzinfo=timezone.utc)   # Sun 22:30 in New York
+    sunday_night_new_york = datetime(2026, 11, 30, 3, 30, tzinfo=UTC)   # Sun 22:30 in New York
     assert periods.current_period(sunday_night_new_york, "UTC") == "2026-W49"
     assert periods.current_period(sunday_night_new_york, "America/New_York") == "2026-W48"
     start, end = periods.as_week("2026-W48").bounds("America/New_York")
-    assert start == datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
-    assert end == datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc)
+    assert start == datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    assert end == datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 
 
 def test_period_arithmetic_crosses_years():
