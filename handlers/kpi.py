@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Ack, BoltContext, Respond
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput, RevalignError
@@ -26,7 +27,7 @@ def register(registrar: Registrar, services: Services) -> None:
     registrar.command("/kpi", help=HELP)(kpi_command)
 
 
-def kpi_command(ack, command, respond, context) -> None:
+def kpi_command(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     ack()
     try:
         payload = kpi_reply(context["services"], command["user_id"], _from_slack(command.get("text", "")))

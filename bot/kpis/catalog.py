@@ -229,12 +229,19 @@ def check_value(metric: Metric, value: float) -> str | None:
     return None
 
 
-def range_flag(metric: Metric, value: float | None) -> str:
-    """'MQL follow-up SLA compliance 113.0%: check the inputs (…)' for an impossible figure, else ''."""
+def range_problem(metric: Metric, value: float | None) -> str:
+    """'check the inputs (MQLs followed up within SLA ÷ MQLs can't be over 100%)' for an impossible figure, else ''."""
     if not metric.out_of_range(value):
         return ""
-    how = f" ({metric.description})" if metric.is_ratio else ""
-    return f"{metric.name} {format_value(metric, value)}: check the inputs{how}"
+    what = metric.description if metric.is_ratio else metric.name
+    limit = "be negative" if value is not None and value < 0 else f"be over {format_value(metric, metric.upper_bound)}"
+    return f"check the inputs ({what} can't {limit})"
+
+
+def range_flag(metric: Metric, value: float | None) -> str:
+    """'MQL follow-up SLA compliance 113.0%: check the inputs (…)' for an impossible figure, else ''."""
+    problem = range_problem(metric, value)
+    return f"{metric.name} {format_value(metric, value)}: {problem}" if problem else ""
 
 
 def format_value(metric: Metric, value: float | None, *, compact: bool = False) -> str:

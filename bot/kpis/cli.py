@@ -108,7 +108,7 @@ def kpi_list(
         progress = f"{line.progress * 100:.0f}%" if line.progress is not None else ""
         typer.echo(f"  {line.metric.name:<{width}}  {catalog.format_value(line.metric, line.value):>12}  "
                    f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip()
-                   + (f"  ⚠ {line.flag}" if line.flag else ""))
+                   + (f"  ⚠ {line.problem}" if line.problem else ""))
 
 
 @kpi_cli.command("metrics")

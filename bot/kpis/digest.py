@@ -58,6 +58,7 @@ class DigestMetric:
     progress: float | None    # share of target reached; lower-is-better metrics: target ÷ value
     on_target: bool | None    # None when there is no target, no value, or the value is impossible
     flag: str = ""            # "MQL follow-up SLA compliance 113.0%: check the inputs (…)", plain text
+    problem: str = ""         # the same without name and value: "check the inputs (… can't be over 100%)"
     trend: list[float | None] = field(default_factory=list)      # aligned with Digest.trend_periods
     trend_targets: list[float | None] = field(default_factory=list)
 
@@ -111,7 +112,7 @@ def digest_metric(line: values.MetricLine, *, trend: list[float | None] | None =
         previous_text=catalog.format_value(metric, line.previous),
         target_text=catalog.format_value(metric, line.target) if line.target is not None else "",
         change_text=line.change_text, improving=line.improving, progress=line.progress,
-        on_target=line.on_target, flag=line.flag, trend=trend or [], trend_targets=trend_targets or [],
+        on_target=line.on_target, flag=line.flag, problem=line.problem, trend=trend or [], trend_targets=trend_targets or [],
     )
 
 

@@ -292,6 +292,11 @@ class MetricLine:
         return catalog.range_flag(self.metric, self.value)
 
     @property
+    def problem(self) -> str:
+        """The flag without the metric's name and value, for a line that shows them already."""
+        return catalog.range_problem(self.metric, self.value)
+
+    @property
     def progress(self) -> float | None:
         """Share of the target reached (1.0 = on target); for lower-is-better metrics target ÷ value.
 

@@ -22,11 +22,9 @@ def progress_bar(progress: float | None, width: int = 10) -> str:
 
 def _target_part(m: DigestMetric) -> str:
     """'target 120 ▓▓▓▓▓▓▓▓▓▓ 100% ✅'; a figure that can't be right is flagged, never shown as met."""
-    if m.flag:
-        return f"target {m.target_text} · ⚠️ {bk.escape(m.flag)}" if m.target is not None else f"⚠️ {bk.escape(m.flag)}"
     if m.target is None:
         return ""
-    if m.value is None or m.progress is None:
+    if m.value is None or m.progress is None:   # nothing recorded, or a figure flagged as impossible
         return f"target {m.target_text}"
     if m.target == 0:
         # A share of a zero target means nothing: met or not is all there is to say.
@@ -39,6 +37,8 @@ def metric_line(m: DigestMetric) -> str:
     """'• *MQLs*: 120  ·  ↑ 20.0% vs 100  ·  target 120 ▓▓▓▓▓▓▓▓▓▓ 100% ✅' (mrkdwn, escaped)."""
     name = f"*{bk.escape(m.name)}*"
     parts = [f"{name}: {m.value_text}" if m.value is not None else f"{name}: — _not recorded_"]
+    if m.problem:
+        parts.append(f"⚠️ {bk.escape(m.problem)}")
     if m.value is not None and m.change_text:
         verdict = ""
         if not m.higher_is_better and m.improving is not None:
@@ -60,9 +60,8 @@ def team_sections(metrics: list[DigestMetric]) -> list[bk.Block]:
 
 
 def flagged_text(metrics: list[DigestMetric]) -> str:
-    """' Check: MQL follow-up SLA compliance 113.0%.' for the notification text ('' when all is plausible)."""
-    flagged = [f"{m.name} {m.value_text}" for m in metrics if m.flag]
-    return f" Check the inputs of: {', '.join(flagged)}." if flagged else ""
+    """' ⚠️ MQL follow-up SLA compliance 113.0%: check the inputs (…).' for a notification ('' when all is plausible)."""
+    return "".join(f" ⚠️ {m.flag}." for m in metrics if m.flag)
 
 
 # --- /kpi replies -------------------------------------------------------------------------------------
@@ -103,9 +102,9 @@ def set_reply(result: commands.SetResult) -> dict[str, Any]:
     if result.ratios:
         derived = " · ".join(f"{bk.escape(m.name)} {catalog.format_value(m, v)}" for m, v in result.ratios)
         blocks.append(bk.context(f"Now: {derived}"))
-    flags = [catalog.range_flag(m, v) for m, v in result.ratios if catalog.range_flag(m, v)]
-    if flags:
-        blocks.append(bk.section("⚠️ " + bk.escape(" · ".join(flags))))
+    for ratio, value in result.ratios:
+        if ratio.out_of_range(value):
+            blocks.append(bk.section("⚠️ " + bk.escape(catalog.range_flag(ratio, value))))
     return bk.ephemeral(bk.escape(text), blocks)
 
 
@@ -133,8 +132,8 @@ def history_reply(history: commands.MetricHistory) -> dict[str, Any]:
     lines = []
     for period, value, goal in reversed(history.rows):
         goal_text = f"  (target {catalog.format_value(metric, goal)})" if goal is not None else ""
-        flag = catalog.range_flag(metric, value)
-        warning = f"  ⚠️ {bk.escape(flag)}" if flag else ""
+        problem = catalog.range_problem(metric, value)
+        warning = f"  ⚠️ {bk.escape(problem)}" if problem else ""
         lines.append(f"`{period}`  {catalog.format_value(metric, value)}{goal_text}{warning}")
     how = f"Calculated: {metric.description}." if metric.is_ratio else metric.description + "."
     blocks = [bk.section(f"*{bk.escape(metric.name)}*, last {len(history.rows)} weeks\n" + "\n".join(lines)),

@@ -84,23 +84,23 @@ def test_an_impossible_percentage_is_flagged_never_met_in_kpi_digest_and_agenda(
     _kpi(slack_app, "set MQLs 100")
     stored = _kpi(slack_app, "set MQLs followed up within SLA 113")
     assert "MQLs followed up within SLA for 2026-W48: 113 (new)" in stored
-    flag = "MQL follow-up SLA compliance 113.0%: check the inputs (MQLs followed up within SLA ÷ MQLs)"
+    problem = "check the inputs (MQLs followed up within SLA ÷ MQLs can't be over 100.0%)"
+    flag = f"MQL follow-up SLA compliance 113.0%: {problem}"
     assert f"⚠️ {flag}" in stored
 
     shown = _kpi(slack_app, "", user="U0REP0001")
     sla = _line(shown, "MQL follow-up SLA compliance")
-    assert sla == f"• *MQL follow-up SLA compliance*: 113.0%  ·  target 90.0% · ⚠️ {flag}"
+    assert sla == f"• *MQL follow-up SLA compliance*: 113.0%  ·  ⚠️ {problem}  ·  target 90.0%"
     reply = slack_app.command("/kpi", "", user_id="U0REP0001")
-    assert "Check the inputs of: MQL follow-up SLA compliance 113.0%" in reply["text"]
-    assert f"⚠️ {flag}" in _kpi(slack_app, "sla compliance", user="U0REP0001")   # the 8-week history
+    assert f"⚠️ {flag}." in reply["text"]
+    assert f"`2026-W48`  113.0%  (target 90.0%)  ⚠️ {problem}" in _kpi(slack_app, "sla compliance", user="U0REP0001")
 
     services, slack = slack_app.services, slack_app.slack
     digest.send_digest(services, services.slack, "C0DIGEST01", "2026-W48")
     (posted,) = slack.calls_to("chat.postMessage")
     blocks = posted.args["blocks"] if isinstance(posted.args["blocks"], list) else json.loads(posted.args["blocks"])
-    digest_sla = _line(text_of({"blocks": blocks}), "MQL follow-up SLA compliance")
-    assert flag in digest_sla and "✅" not in digest_sla
-    assert "Check the inputs of: MQL follow-up SLA compliance 113.0%" in posted.args["text"]
+    assert _line(text_of({"blocks": blocks}), "MQL follow-up SLA compliance") == sla
+    assert f"⚠️ {flag}." in posted.args["text"]
 
     # The alignment meeting's agenda reviews the week before the meeting: 2026-W48 for Tue 2026-12-01.
     with services.db.session() as session:
@@ -110,8 +110,7 @@ def test_an_impossible_percentage_is_flagged_never_met_in_kpi_digest_and_agenda(
     slack_app.clock.now = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
     assert len(delivery.run_due(services, slack_app.clock.now).sent) == 1
     [agenda] = [c.args for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL]
-    agenda_sla = _line(text_of(agenda), "MQL follow-up SLA compliance")
-    assert flag in agenda_sla and "✅" not in agenda_sla
+    assert _line(text_of(agenda), "MQL follow-up SLA compliance") == sla
 
 
 # --- future weeks --------------------------------------------------------------------------------------------

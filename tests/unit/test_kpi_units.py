@@ -141,10 +141,11 @@ def test_impossible_percentages_are_flagged_never_met():
     sla, cpa = catalog.BY_KEY["mql_sla"], catalog.BY_KEY["cpa"]
     line = values.MetricLine(sla, "2026-W47", 1.13, 0.88, 0.90)
     assert line.flag == ("MQL follow-up SLA compliance 113.0%: check the inputs "
-                         "(MQLs followed up within SLA ÷ MQLs)")
+                         "(MQLs followed up within SLA ÷ MQLs can't be over 100.0%)")
     assert line.on_target is None and line.progress is None
-    shown = metric_line(digest_metric(line))
-    assert "⚠️ MQL follow-up SLA compliance 113.0%: check the inputs" in shown and "✅" not in shown
+    assert metric_line(digest_metric(line)) == (
+        "• *MQL follow-up SLA compliance*: 113.0%  ·  ⚠️ check the inputs (MQLs followed up within SLA ÷ MQLs "
+        "can't be over 100.0%)  ·  ↑ 25.0 pts vs 88.0%  ·  target 90.0%")
     assert values.MetricLine(sla, "2026-W47", 1.0, None, 0.9).flag == ""       # 100% is possible
     assert values.MetricLine(cpa, "2026-W47", 80_000, None, 6000).flag == ""   # money has no ceiling
 
