@@ -15,6 +15,7 @@ TARGET = "#d1495b"
 GOOD = "#2e9e5b"
 BAD = "#d1495b"
 MUTED = "#7a8591"
+SUSPECT = "#c77d00"
 
 
 def _axis_formatter(unit: str):
@@ -49,8 +50,11 @@ def _panel(ax, metric: DigestMetric, labels: list[str]) -> None:
     last = metric.trend[-1]
     if last is not None:
         colour = MUTED if metric.on_target is None else (GOOD if metric.on_target else BAD)
+        label = metric.value_text
+        if metric.flag:   # an impossible figure: neither on nor off target, and said so
+            colour, label = SUSPECT, f"{metric.value_text} · check the inputs"
         ax.plot([xs[-1]], [last], marker="o", markersize=8, color=colour, zorder=4)
-        ax.annotate(metric.value_text, (xs[-1], last), textcoords="offset points", xytext=(-6, 9),
+        ax.annotate(label, (xs[-1], last), textcoords="offset points", xytext=(-6, 9),
                     ha="right", fontsize=9.5, fontweight="bold", color=colour,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     else:
