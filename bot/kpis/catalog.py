@@ -6,6 +6,7 @@ base metrics and can never be typed in: `sum(numerator) / sum(denominator)`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -53,6 +54,18 @@ class Metric:
     @property
     def parts(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.numerator + self.denominator))
+
+    @property
+    def upper_bound(self) -> float | None:
+        """The largest value that makes sense: 100% for percentages (a share of a whole), else none."""
+        return 1.0 if self.unit == PERCENT else None
+
+    def out_of_range(self, value: float | None) -> bool:
+        """A figure no real week can produce (SLA compliance of 113%): its inputs are wrong."""
+        if value is None:
+            return False
+        bound = self.upper_bound
+        return value < 0 or (bound is not None and value > bound)
 
 
 CATALOG: tuple[Metric, ...] = (
@@ -110,7 +123,6 @@ CATALOG: tuple[Metric, ...] = (
 BY_KEY: dict[str, Metric] = {m.key: m for m in CATALOG}
 BASE_METRICS = tuple(m for m in CATALOG if not m.is_ratio)
 RATIO_METRICS = tuple(m for m in CATALOG if m.is_ratio)
-KEY_METRICS = tuple(m for m in CATALOG if m.key_metric)
 
 
 def normalize(text: str) -> str:
@@ -206,7 +218,7 @@ def check_value(metric: Metric, value: float) -> str | None:
     """Why `value` can't be stored for `metric`, or None."""
     if metric.is_ratio:
         return ratio_refusal(metric)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return "must be a finite number"
     if value < 0:
         return f"{metric.name} can't be negative"
@@ -215,6 +227,21 @@ def check_value(metric: Metric, value: float) -> str | None:
     if metric.unit == COUNT and value != int(value):
         return f"{metric.name} is a count, so it must be a whole number"
     return None
+
+
+def range_problem(metric: Metric, value: float | None) -> str:
+    """'check the inputs (MQLs followed up within SLA ÷ MQLs can't be over 100%)' for an impossible figure, else ''."""
+    if not metric.out_of_range(value):
+        return ""
+    what = metric.description if metric.is_ratio else metric.name
+    limit = "be negative" if value is not None and value < 0 else f"be over {format_value(metric, metric.upper_bound)}"
+    return f"check the inputs ({what} can't {limit})"
+
+
+def range_flag(metric: Metric, value: float | None) -> str:
+    """'MQL follow-up SLA compliance 113.0%: check the inputs (…)' for an impossible figure, else ''."""
+    problem = range_problem(metric, value)
+    return f"{metric.name} {format_value(metric, value)}: {problem}" if problem else ""
 
 
 def format_value(metric: Metric, value: float | None, *, compact: bool = False) -> str:

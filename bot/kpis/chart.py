@@ -15,6 +15,7 @@ TARGET = "#d1495b"
 GOOD = "#2e9e5b"
 BAD = "#d1495b"
 MUTED = "#7a8591"
+SUSPECT = "#c77d00"
 
 
 def _axis_formatter(unit: str):
@@ -35,7 +36,7 @@ def _axis_formatter(unit: str):
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def _panel(ax, metric: "DigestMetric", labels: list[str]) -> None:
+def _panel(ax, metric: DigestMetric, labels: list[str]) -> None:
     xs = list(range(len(labels)))
     points = [(x, v) for x, v in zip(xs, metric.trend) if v is not None]
     targets = metric.trend_targets
@@ -45,12 +46,15 @@ def _panel(ax, metric: "DigestMetric", labels: list[str]) -> None:
     if points:
         px, py = zip(*points)
         ax.plot(px, py, color=LINE, linewidth=2.2, marker="o", markersize=3.5, zorder=3)
-        ax.fill_between(px, py, min(py) if min(py) < 0 else 0, color=LINE, alpha=0.06, zorder=1)
+        ax.fill_between(px, py, min(0, min(py)), color=LINE, alpha=0.06, zorder=1)
     last = metric.trend[-1]
     if last is not None:
         colour = MUTED if metric.on_target is None else (GOOD if metric.on_target else BAD)
+        label = metric.value_text
+        if metric.flag:   # an impossible figure: neither on nor off target, and said so
+            colour, label = SUSPECT, f"{metric.value_text} · check the inputs"
         ax.plot([xs[-1]], [last], marker="o", markersize=8, color=colour, zorder=4)
-        ax.annotate(metric.value_text, (xs[-1], last), textcoords="offset points", xytext=(-6, 9),
+        ax.annotate(label, (xs[-1], last), textcoords="offset points", xytext=(-6, 9),
                     ha="right", fontsize=9.5, fontweight="bold", color=colour,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     else:
@@ -77,7 +81,7 @@ def _panel(ax, metric: "DigestMetric", labels: list[str]) -> None:
     ax.set_xlim(-0.4, len(labels) - 0.6)
 
 
-def render_chart(digest: "Digest") -> bytes:
+def render_chart(digest: Digest) -> bytes:
     """A PNG of the key metrics' 8-week trends with target lines (matplotlib, Agg backend)."""
     # The Agg canvas is attached explicitly: no pyplot, no global backend switch, thread-safe.
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -22,18 +22,27 @@ def register(cli: typer.Typer) -> None:
 
 @kpi_cli.command("import")
 def kpi_import(
-    file: Path = typer.Argument(..., help="CSV with the header period,metric,value (e.g. 2026-W47,MQLs,120)."),
-    by: str = typer.Option("cli", help="Recorded as who stored the values."),
+    file: Annotated[Path, typer.Argument(help="CSV with the header period,metric,value (e.g. 2026-W47,MQLs,120).")],
+    by: Annotated[str, typer.Option(help="Recorded as who stored the values.")] = "cli",
+    allow_future: Annotated[bool, typer.Option("--allow-future",
+                                               help="Accept weeks after the current one (plans, not results).")] = False,
 ) -> None:
     """Import KPI values; the whole file is checked first and nothing is stored if any line is wrong."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from bot.cli import open_services
     from bot.kpis import csv_io, values
 
     services = open_services()
     text = csv_io.read_text(file)
-    entries, errors = csv_io.parse_csv(text, now=services.now(), tz=services.settings.timezone)
+    entries, errors = csv_io.parse_csv(text, now=services.now(), tz=services.settings.timezone,
+                                      allow_future=allow_future)
     if errors:
         for error in errors[:MAX_ERRORS_SHOWN]:
             typer.echo(f"{file}:{error.index}: {error.field}: {error.message}", err=True)
@@ -66,7 +75,9 @@ def _stderr_console():
 
 
 @kpi_cli.command("export")
-def kpi_export(out: Optional[Path] = typer.Argument(None, help="File to write (default: standard output).")) -> None:
+def kpi_export(
+    out: Annotated[Path | None, typer.Argument(help="File to write (default: standard output).")] = None,
+) -> None:
     """Write every recorded value as period,metric,value CSV (ratios are calculated, so not included)."""
     from bot.cli import open_services, write_export
     from bot.kpis import csv_io
@@ -78,7 +89,9 @@ def kpi_export(out: Optional[Path] = typer.Argument(None, help="File to write (d
 
 
 @kpi_cli.command("list")
-def kpi_list(period: Optional[str] = typer.Option(None, "--period", help="e.g. 2026-W47 or 'last week' (default: this week).")) -> None:
+def kpi_list(
+    period: Annotated[str | None, typer.Option("--period", help="e.g. 2026-W47 or 'last week' (default: this week).")] = None,
+) -> None:
     """Every KPI for a week: value, change from the week before, target and progress."""
     from bot.cli import open_services
     from bot.kpis import catalog, periods, values
@@ -94,7 +107,8 @@ def kpi_list(period: Optional[str] = typer.Option(None, "--period", help="e.g. 2
         target = catalog.format_value(line.metric, line.target) if line.target is not None else ""
         progress = f"{line.progress * 100:.0f}%" if line.progress is not None else ""
         typer.echo(f"  {line.metric.name:<{width}}  {catalog.format_value(line.metric, line.value):>12}  "
-                   f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip())
+                   f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip()
+                   + (f"  ⚠ {line.problem}" if line.problem else ""))
 
 
 @kpi_cli.command("metrics")
@@ -112,13 +126,14 @@ def kpi_metrics() -> None:
 
 @digest_cli.command("preview")
 def digest_preview(
-    period: Optional[str] = typer.Option(None, "--period", help="Week to summarise (default: last week)."),
-    out: Path = typer.Option(Path("digest.png"), "--out", help="Where to write the trend chart PNG."),
+    period: Annotated[str | None, typer.Option("--period", help="Week to summarise (default: last week).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the trend chart PNG.")] = Path("digest.png"),
 ) -> None:
     """Print the weekly digest as the department heads would read it, and write its chart."""
-    from bot.render import blocks as bk
     from bot.cli import open_services
     from bot.kpis import digest, periods
+    from bot.render import blocks as bk
+    from bot.render.digest import digest_blocks
 
     services = open_services()
     tz = services.settings.timezone
@@ -127,7 +142,7 @@ def digest_preview(
     with services.db.session() as session:
         result = digest.build_digest(session, chosen, now, tz=tz)
         recipients = digest.digest_recipients(session, services.settings)
-    blocks = digest.digest_blocks(result)
+    blocks = digest_blocks(result)
     png = digest.render_chart(result)
     out.write_bytes(png)
     typer.echo(bk.render_blocks(blocks))
@@ -138,8 +153,8 @@ def digest_preview(
 
 @digest_cli.command("send")
 def digest_send(
-    period: Optional[str] = typer.Option(None, "--period", help="Week to summarise (default: last week)."),
-    to: Optional[str] = typer.Option(None, "--to", help="A user ID (DM) or channel ID (default: the usual recipients)."),
+    period: Annotated[str | None, typer.Option("--period", help="Week to summarise (default: last week).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="A user ID (DM) or channel ID (default: the usual recipients).")] = None,
 ) -> None:
     """Send the digest now through Slack (the scheduler does this every week on its own)."""
     from bot.cli import open_services

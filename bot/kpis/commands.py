@@ -11,10 +11,11 @@ from bot import roles
 from bot.errors import InvalidInput
 from bot.kpis import catalog, periods, targets, values
 from bot.kpis.catalog import Metric
+from bot.kpis.digest import DigestMetric, digest_metric
 from bot.models import Role
 
 HEADS = (Role.sales_head, Role.marketing_head, Role.admin)
-SET_USAGE = "/kpi set METRIC VALUE [week 2026-W47 | last week]"
+SET_USAGE = "/kpi set METRIC VALUE [week 2026-W47 | last week] [--allow-future]"
 TARGET_USAGE = "/kpi target METRIC VALUE [from 2026-W47]"
 
 
@@ -42,9 +43,17 @@ class SetResult:
     period: str
     outcome: values.Outcome
     ratios: list[tuple[Metric, float | None]]   # derived metrics that use this one, with new values
+    future: bool = False                        # a week after the current one, with --allow-future
+
+
+def take_flag(words: list[str], flag: str) -> tuple[list[str], bool]:
+    """(words without `flag`, whether it was there); any case, anywhere in the command."""
+    kept = [w for w in words if w.lower() != flag]
+    return kept, len(kept) != len(words)
 
 
 def set_kpi(session: Session, user_id: str, words: list[str], *, now: datetime, tz: str) -> SetResult:
+    words, allow_future = take_flag(words, periods.ALLOW_FUTURE_FLAG)
     metric_text, value_text, period_text = split_metric_value(words, SET_USAGE)
     metric = catalog.get_metric(metric_text)
     if metric.is_ratio:
@@ -52,10 +61,11 @@ def set_kpi(session: Session, user_id: str, words: list[str], *, now: datetime, 
     roles.require_role(session, user_id, setters_for(metric), f"record {metric.name}")
     value = catalog.parse_number(value_text)
     period = periods.parse_period(period_text, now, tz)
+    periods.refuse_future(period, now, tz, allow_future=allow_future)
     outcome = values.set_value(session, metric, value, period, by=user_id, source="slack", now=now)
     derived = values.metric_values(session, [period], tz=tz)
     ratios = [(m, derived[(m.key, period)]) for m in catalog.users_of(metric.key)]
-    return SetResult(metric, period, outcome, ratios)
+    return SetResult(metric, period, outcome, ratios, future=period > periods.current_period(now, tz))
 
 
 def set_target_from_words(session: Session, user_id: str, words: list[str], *, now: datetime,
@@ -82,3 +92,35 @@ def metric_history(session: Session, metric: Metric, period: str, *, tz: str, we
     found = values.metric_values(session, span, tz=tz)
     goals = targets.targets_for(session, span)
     return MetricHistory(metric, [(p, found[(metric.key, p)], goals[(metric.key, p)]) for p in span])
+
+
+@dataclass
+class WeekSummary:
+    period: str
+    label: str                 # '2026-W48 (Nov 23–29)'
+    previous_period: str
+    metrics: list[DigestMetric]
+    in_progress: bool          # the current week: numbers so far
+    note: str = ""             # plain text, e.g. why another week is shown
+
+    @property
+    def recorded(self) -> int:
+        return sum(1 for m in self.metrics if m.value is not None)
+
+
+def week_summary(session: Session, period: str, *, now: datetime, tz: str, fall_back: bool = False) -> WeekSummary:
+    """Every KPI of `period` against its target; with `fall_back`, last week if nothing is recorded yet."""
+    note = ""
+    if fall_back and not values.stored_values(session, [period]):
+        note = f"Nothing is recorded for {period} yet, so here is last week."
+        period = periods.previous_period(period)
+    metrics = [digest_metric(line) for line in values.period_lines(session, period, tz=tz)]
+    in_progress = period == periods.current_period(now, tz) and not note
+    return WeekSummary(period, periods.as_week(period).label(), periods.previous_period(period), metrics,
+                       in_progress, note)
+
+
+def current_targets(session: Session, period: str) -> dict[str, float]:
+    """{metric key: target} for the metrics that have one in `period`."""
+    goals = targets.targets_for(session, [period])
+    return {m.key: goal for m in catalog.CATALOG if (goal := goals[(m.key, period)]) is not None}

@@ -30,7 +30,8 @@ def read_text(path: Path) -> str:
         raise InvalidInput(f"{path} is not UTF-8 text; save it as CSV UTF-8.") from None
 
 
-def parse_csv(text: str, *, now: datetime, tz: str = "UTC") -> tuple[list[Entry], list[EntryError]]:
+def parse_csv(text: str, *, now: datetime, tz: str = "UTC",
+              allow_future: bool = False) -> tuple[list[Entry], list[EntryError]]:
     """Entries and problems; an EntryError's index is the 1-based line number in the file."""
     reader = csv.reader(io.StringIO(text))
     try:
@@ -54,7 +55,8 @@ def parse_csv(text: str, *, now: datetime, tz: str = "UTC") -> tuple[list[Entry]
     # validate_entries numbers items consecutively; run it per row to keep the file's line numbers.
     seen: dict[tuple[str, str], tuple[int, float]] = {}
     for line_number, item in rows:
-        found, problems = values.validate_entries([item], now=now, tz=tz, first_index=line_number)
+        found, problems = values.validate_entries([item], now=now, tz=tz, first_index=line_number,
+                                                  allow_future=allow_future)
         errors.extend(problems)
         for entry in found:
             key = (entry.metric.key, entry.period)

@@ -1,29 +1,28 @@
-"""The weekly digest for the department heads: KPIs against targets, an 8-week trend chart,
+"""The weekly digest for the department heads, as data: KPIs against targets, an 8-week trend,
 the most shared content, the top unanswered objections and lead-definition changes.
 
 Contract used by the scheduler (bot/meetings):
-    build_digest(session, period, now) -> Digest          pure data
-    digest_blocks(digest) -> list[dict]                    Block Kit, at most 50 blocks
-    render_chart(digest) -> bytes                          PNG (matplotlib, Agg)
+    build_digest(session, period, now) -> Digest          pure data (rendered by bot/render/digest.py)
     send_digest(services, client, recipient, period)       DM (U…) or channel (C…); raises on Slack failure
     digest_recipients(session, settings) -> list[str]      heads by role, or REVALIGN_DIGEST_CHANNEL
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.render import blocks as bk
+from bot import roles
+from bot.content.gaps import top_gaps
 from bot.kpis import catalog, periods, targets, values
 from bot.kpis.chart import render_chart
+from bot.lead_defs.queries import changed_since, open_proposals
+from bot.models import Role
+from bot.models.content import ContentEvent, ContentItem
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -31,16 +30,11 @@ if TYPE_CHECKING:
     from bot.services import Services
     from bot.settings import Settings
 
-log = logging.getLogger(__name__)
-
 TREND_PERIODS = 8
 TOP_CONTENT = 5
 TOP_OBJECTIONS = 5
 TOP_DEFINITIONS = 6
 OBJECTION_WINDOW_WEEKS = 4
-
-__all__ = ["Digest", "DigestMetric", "DigestItem", "build_digest", "digest_blocks", "render_chart",
-           "send_digest", "digest_recipients", "digest_period", "digest_text"]
 
 
 @dataclass
@@ -62,7 +56,9 @@ class DigestMetric:
     change_text: str          # "↑ 9.1%", "↓ 2.0 pts", "" when there is nothing to compare
     improving: bool | None
     progress: float | None    # share of target reached; lower-is-better metrics: target ÷ value
-    on_target: bool | None
+    on_target: bool | None    # None when there is no target, no value, or the value is impossible
+    flag: str = ""            # "MQL follow-up SLA compliance 113.0%: check the inputs (…)", plain text
+    problem: str = ""         # the same without name and value: "check the inputs (… can't be over 100%)"
     trend: list[float | None] = field(default_factory=list)      # aligned with Digest.trend_periods
     trend_targets: list[float | None] = field(default_factory=list)
 
@@ -86,12 +82,14 @@ class Digest:
     shared_content: list[DigestItem]
     objections: list[DigestItem]
     definitions: list[DigestItem]
-    # Why a section is empty when its feature is missing or failed ("" when it worked).
-    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def recorded(self) -> int:
         return sum(1 for m in self.metrics if m.value is not None)
+
+    @property
+    def flagged(self) -> list[DigestMetric]:
+        return [m for m in self.metrics if m.flag]
 
     def metric(self, key: str) -> DigestMetric:
         return next(m for m in self.metrics if m.key == key)
@@ -114,7 +112,7 @@ def digest_metric(line: values.MetricLine, *, trend: list[float | None] | None =
         previous_text=catalog.format_value(metric, line.previous),
         target_text=catalog.format_value(metric, line.target) if line.target is not None else "",
         change_text=line.change_text, improving=line.improving, progress=line.progress,
-        on_target=line.on_target, trend=trend or [], trend_targets=trend_targets or [],
+        on_target=line.on_target, flag=line.flag, problem=line.problem, trend=trend or [], trend_targets=trend_targets or [],
     )
 
 
@@ -132,195 +130,79 @@ def build_digest(session: Session, period: str, now: datetime, *, tz: str = "UTC
         metrics.append(digest_metric(line, trend=[all_values[(metric.key, p)] for p in trend],
                                      trend_targets=[goals[(metric.key, p)] for p in trend]))
     start, end = week.bounds(tz)
-    notes: dict[str, str] = {}
-    shared = _shared_content(session, start, end, now, notes)
-    objections = _objections(session, start, end, now, notes)
-    definitions = _definitions(session, start, end, now, notes)
     return Digest(period=period, period_label=week.label(), previous_period=previous, generated_at=now,
-                  trend_periods=trend, metrics=metrics, shared_content=shared, objections=objections,
-                  definitions=definitions, notes=notes)
+                  trend_periods=trend, metrics=metrics,
+                  shared_content=shared_content(session, start, end),
+                  objections=objections(session, start, end, now),
+                  definitions=definitions(session, start, end))
 
 
-def _find(modules: tuple[str, ...], names: tuple[str, ...]):
-    for module_name in modules:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for name in names:
-            fn = getattr(module, name, None)
-            if callable(fn):
-                return fn
-    return None
+@dataclass(frozen=True)
+class SharedCount:
+    title: str
+    url: str
+    shares: int
 
 
-def _call(fn, session: Session, **offered: Any):
-    """fn(session, …) with only the keyword arguments it declares."""
-    params = inspect.signature(fn).parameters
-    return fn(session, **{k: v for k, v in offered.items() if k in params})
+def most_shared_between(session: Session, start: datetime, end: datetime,
+                        limit: int = TOP_CONTENT) -> list[SharedCount]:
+    """Items shared most with start <= time < end, most shared first.
+
+    bot.content.usage.most_shared has no end: a digest for a past week must not count
+    the shares made after it.
+    """
+    shares = func.count(ContentEvent.id).label("shares")
+    rows = session.execute(
+        select(ContentItem.title, ContentItem.url, shares)
+        .join(ContentEvent, ContentEvent.item_id == ContentItem.id)
+        .where(ContentEvent.kind == "share", ContentEvent.created_at >= start, ContentEvent.created_at < end)
+        .group_by(ContentItem.id, ContentItem.title, ContentItem.url)
+        .order_by(shares.desc(), ContentItem.title)
+        .limit(limit)).all()
+    return [SharedCount(r.title, r.url, int(r.shares)) for r in rows]
 
 
-def _attr(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value not in (None, ""):
-            return value
-    return None
+def shared_content(session: Session, start: datetime, end: datetime) -> list[DigestItem]:
+    return [DigestItem(row.title, f"{row.shares} share{'s' if row.shares != 1 else ''}", row.url)
+            for row in most_shared_between(session, start, end)]
 
 
-def _shared_content(session, start, end, now, notes) -> list[DigestItem]:
-    fn = _find(("bot.content", "bot.content.usage"), ("most_shared",))
-    if fn is None:
-        notes["shared_content"] = "The content library is not installed."
-        return []
-    try:
-        rows = _call(fn, session, since=start, start=start, end=end, until=end, now=now, limit=TOP_CONTENT)
-    except Exception:  # noqa: BLE001 - one section must not sink the digest
-        log.exception("most shared content failed")
-        notes["shared_content"] = "Shared content could not be loaded."
-        return []
-    items = []
-    for row in list(rows)[:TOP_CONTENT]:
-        shares = _attr(row, "shares", "count")
-        items.append(DigestItem(str(_attr(row, "title", "name") or row),
-                                f"{shares} share{'s' if shares != 1 else ''}" if shares is not None else "",
-                                str(_attr(row, "url") or "")))
-    return items
+def objections(session: Session, start: datetime, end: datetime, now: datetime) -> list[DigestItem]:
+    """Open gaps seen in the four weeks up to the digest's week (none seen after it)."""
+    since = start - timedelta(weeks=OBJECTION_WINDOW_WEEKS - 1)
+    gaps = top_gaps(session, limit=TOP_OBJECTIONS, now=min(now, end), since=since)
+    return [DigestItem(gap.objection, f"asked {gap.count}×") for gap in gaps]
 
 
-def _objections(session, start, end, now, notes) -> list[DigestItem]:
-    fn = _find(("bot.content", "bot.content.gaps"), ("top_gaps",))
-    if fn is None:
-        notes["objections"] = "Objection tracking is not installed."
-        return []
-    try:
-        since = start - timedelta(weeks=OBJECTION_WINDOW_WEEKS - 1)
-        rows = _call(fn, session, limit=TOP_OBJECTIONS, now=min(now, end), since=since)
-    except Exception:  # noqa: BLE001
-        log.exception("top unanswered objections failed")
-        notes["objections"] = "Unanswered objections could not be loaded."
-        return []
-    items = []
-    for row in list(rows)[:TOP_OBJECTIONS]:
-        count = _attr(row, "count")
-        items.append(DigestItem(str(_attr(row, "objection", "text", "query") or row),
-                                f"asked {count}×" if count else ""))
-    return items
-
-
-_LEAD_DEF_MODULES = ("bot.lead_defs.queries", "bot.lead_defs")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-
-
-def _definitions(session, start, end, now, notes) -> list[DigestItem]:
-    """bot.lead_defs.queries.changed_since(session, since) and open_proposals(session)."""
-    changed_fn = _find(_LEAD_DEF_MODULES, ("changed_since",))
-    proposals_fn = _find(_LEAD_DEF_MODULES, ("open_proposals",))
-    if changed_fn is None and proposals_fn is None:
-        notes["definitions"] = "Lead definitions are not installed."
-        return []
+def definitions(session: Session, start: datetime, end: datetime) -> list[DigestItem]:
+    """Definitions changed during the week, then proposals still awaiting approval."""
     items: list[DigestItem] = []
-    try:
-        if changed_fn is not None:
-            for row in list(_call(changed_fn, session, since=start, now=now))[-TOP_DEFINITIONS:]:
-                version = _attr(row, "version")
-                fields = _attr(row, "changed_fields")
-                detail = "changed" + (f" to v{version}" if version else "") + (f": {fields}" if fields else "")
-                summary = _attr(row, "summary")
-                items.append(DigestItem(str(_attr(row, "key", "term", "name", "title") or row),
-                                        detail + (f" — “{summary}”" if summary else ""),
-                                        who=str(_attr(row, "author", "changed_by") or "")))
-        if proposals_fn is not None:
-            for row in list(_call(proposals_fn, session, now=now))[:TOP_DEFINITIONS]:
-                waiting = getattr(row, "waiting_for", None)
-                detail = "awaiting approval" + (f" from the {' and '.join(waiting)}" if waiting else "")
-                summary = _attr(row, "summary")
-                items.append(DigestItem(str(_attr(row, "key", "term", "name", "title") or row),
-                                        detail + (f" — “{summary}”" if summary else ""),
-                                        who=str(_attr(row, "proposer") or "")))
-    except Exception:  # noqa: BLE001
-        log.exception("lead definition changes failed")
-        notes["definitions"] = "Lead definition changes could not be loaded."
+    changes = [c for c in changed_since(session, start) if c.changed_at < end]
+    for change in changes[-TOP_DEFINITIONS:]:
+        detail = f"changed to v{change.version}" + (f": {change.changed_fields}" if change.changed_fields else "")
+        items.append(DigestItem(change.key, detail + (f" — “{change.summary}”" if change.summary else ""),
+                                who=change.author))
+    for proposal in open_proposals(session)[:TOP_DEFINITIONS]:
+        waiting = proposal.waiting_for
+        detail = "awaiting approval" + (f" from the {' and '.join(waiting)}" if waiting else "")
+        items.append(DigestItem(proposal.key, detail + (f" — “{proposal.summary}”" if proposal.summary else ""),
+                                who=proposal.proposer))
     return items
-
-
-# --- Block Kit ---------------------------------------------------------------------------------
-def metric_line(m: DigestMetric) -> str:
-    parts = [f"*{bk.escape(m.name)}*: {m.value_text}"]
-    if m.change_text:
-        verdict = ""
-        if not m.higher_is_better and m.improving is not None:
-            verdict = " (better)" if m.improving else " (worse)"
-        parts.append(f"{m.change_text}{verdict} vs {m.previous_text}")
-    if m.target is not None and m.value is not None:
-        mark = " ✅" if m.on_target else (" ⚠️" if m.progress is not None and m.progress < 0.8 else "")
-        parts.append(f"target {m.target_text} {values.progress_bar(m.progress)} {m.progress * 100:.0f}%{mark}")
-    elif m.target is not None:
-        parts.append(f"target {m.target_text}")
-    if m.value is None:
-        parts[0] = f"*{bk.escape(m.name)}*: — _not recorded_"
-    return "• " + "  ·  ".join(parts)
-
-
-def digest_blocks(digest: Digest) -> list[dict]:
-    blocks: list[dict] = [
-        bk.header(f"Weekly KPI digest · {digest.period}"),
-        bk.context(f"{bk.escape(digest.period_label)} · change vs {digest.previous_period} · "
-                   f"{digest.recorded} of {len(digest.metrics)} KPIs recorded · targets are shared by sales and marketing"),
-    ]
-    for owner in (catalog.SHARED, catalog.MARKETING, catalog.SALES):
-        lines = [metric_line(m) for m in digest.metrics if m.owner == owner]
-        if lines:
-            blocks.append(bk.section(f"*{catalog.TEAM_LABELS[owner]} KPIs*\n" + "\n".join(lines)))
-    blocks.append(bk.divider())
-    if digest.shared_content:
-        lines = [f"{i}. " + (bk.link(item.url, item.text) if item.url.startswith(("http://", "https://"))
-                              else bk.quote_user_text(item.text, 120))
-                 + (f" — {bk.escape(item.detail)}" if item.detail else "")
-                 for i, item in enumerate(digest.shared_content, 1)]
-        blocks.append(bk.section("*Most shared content*\n" + "\n".join(lines)))
-    else:
-        blocks.append(bk.section("*Most shared content*\n" + (digest.notes.get("shared_content")
-                                                               or "Nothing was shared this week.")))
-    if digest.objections:
-        lines = [f"• “{bk.quote_user_text(item.text, 150)}”" + (f" — {bk.escape(item.detail)}" if item.detail else "")
-                 for item in digest.objections]
-        blocks.append(bk.section("*Top unanswered objections*\n" + "\n".join(lines)
-                                 + "\n_Content that answers these would help the reps most._"))
-    else:
-        blocks.append(bk.section("*Top unanswered objections*\n" + (digest.notes.get("objections")
-                                                                     or "None: every objection found content. 🎉")))
-    if digest.definitions:
-        lines = [f"• *{bk.quote_user_text(item.text, 80)}* {bk.quote_user_text(item.detail, 200)}"
-                 + (f" (<@{item.who}>)" if _USER_ID.match(item.who) else "") for item in digest.definitions]
-        blocks.append(bk.section("*Lead definitions changed or awaiting approval*\n" + "\n".join(lines)
-                                 + "\nSee `/lead-def` for the details."))
-    else:
-        blocks.append(bk.section("*Lead definitions changed or awaiting approval*\n"
-                                 + (digest.notes.get("definitions") or "No changes and nothing awaiting approval.")))
-    blocks.append(bk.context(f"The trend chart covers {digest.trend_periods[0]} – {digest.trend_periods[-1]}. "
-                             "`/kpi` shows this week so far; `/kpi set` records a value."))
-    return blocks[: bk.MAX_BLOCKS_MESSAGE]
-
-
-def digest_text(digest: Digest) -> str:
-    """Notification fallback text: the key numbers in one line."""
-    shown = [m for m in digest.metrics if m.key_metric and m.value is not None][:5]
-    numbers = ", ".join(f"{m.name} {m.value_text}" + (f" ({m.change_text})" if m.change_text else "") for m in shown)
-    return f"Weekly KPI digest for {digest.period}: " + (numbers or "no KPIs recorded")
 
 
 # --- sending -------------------------------------------------------------------------------------
-def send_digest(services: "Services", client: "WebClient", recipient: str, period: str) -> None:
+def send_digest(services: Services, client: WebClient, recipient: str, period: str) -> None:
     """Upload the trend chart, then post the digest, to a user's DM (U…/W…) or a channel (C…/G…).
 
     Raises slack_sdk's SlackApiError (or a connection error) when Slack still fails after the
     client's own retries; the caller records the failure and retries later. The chart goes
     first: if it fails nothing has been posted, so a retry does not duplicate the digest.
     """
+    from bot.render.digest import digest_message
+
     with services.db.session() as session:
         digest = build_digest(session, period, services.now(), tz=services.settings.timezone)
-    blocks = digest_blocks(digest)
+    message = digest_message(digest)
     png = render_chart(digest)
     channel = recipient
     if recipient.startswith(("U", "W")):
@@ -331,17 +213,12 @@ def send_digest(services: "Services", client: "WebClient", recipient: str, perio
         alt_txt=f"Small-multiple line charts of the key KPIs for the 8 weeks to {digest.period}, with targets",
         initial_comment=f"Weekly KPI digest for {digest.period_label}: the 8-week trend chart, numbers below.",
     )
-    client.chat_postMessage(channel=channel, text=digest_text(digest), blocks=blocks,
-                            unfurl_links=False, unfurl_media=False)
+    client.chat_postMessage(channel=channel, **message, unfurl_links=False, unfurl_media=False)
 
 
-def digest_recipients(session: Session, settings: "Settings") -> list[str]:
+def digest_recipients(session: Session, settings: Settings) -> list[str]:
     """REVALIGN_DIGEST_CHANNEL if set, otherwise every sales head and marketing head (DMs)."""
-    from bot import roles
-    from bot.models import Role
-
-    channel = getattr(settings, "digest_channel", None)
-    if channel:
-        return [channel]
+    if settings.digest_channel:
+        return [settings.digest_channel]
     heads = roles.users_with_role(session, Role.sales_head) + roles.users_with_role(session, Role.marketing_head)
     return sorted(dict.fromkeys(heads))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidInput
@@ -29,7 +29,7 @@ class Week:
     def monday(self) -> date:
         return date.fromisocalendar(self.year, self.week, 1)
 
-    def shift(self, weeks: int) -> "Week":
+    def shift(self, weeks: int) -> Week:
         return week_of(self.monday + timedelta(weeks=weeks))
 
     def label(self) -> str:
@@ -46,7 +46,7 @@ class Week:
         zone = ZoneInfo(tz)
         start = datetime.combine(self.monday, time(0), tzinfo=zone)
         end = datetime.combine(self.monday + timedelta(days=7), time(0), tzinfo=zone)
-        return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def week_of(day: date) -> Week:
@@ -85,6 +85,17 @@ def as_week(period: str) -> Week:
     return Week(year, number)
 
 
+ALLOW_FUTURE_FLAG = "--allow-future"
+
+
+def refuse_future(period: str, now: datetime, tz: str = "UTC", *, allow_future: bool = False) -> None:
+    """Values are facts about weeks that have started: a later week is a typo unless asked for."""
+    current = current_period(now, tz)
+    if period > current and not allow_future:
+        raise InvalidInput(f"{period} is after this week ({current}), so nothing can have happened in it yet. "
+                           f"If you really mean a future week (a plan), add {ALLOW_FUTURE_FLAG}.")
+
+
 def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
     """'2026-W47', 'week 2026-W47', 'W47', 'this week', 'last week', '2026-11-18' → '2026-W47'.
 
@@ -92,8 +103,7 @@ def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
     """
     cleaned = " ".join((text or "").lower().split())
     for prefix in ("for ", "in ", "of "):
-        if cleaned.startswith(prefix):
-            cleaned = cleaned[len(prefix):]
+        cleaned = cleaned.removeprefix(prefix)
     if cleaned in ("", "this week", "current", "now", "week"):
         return current_period(now, tz)
     if cleaned in ("last week", "previous week", "prev week"):
@@ -108,7 +118,7 @@ def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
         try:
             return str(week_of(date.fromisoformat(cleaned)))
         except ValueError:
-            raise InvalidInput(f"'{text.strip()[:30]}' is not a date.") from None
+            raise InvalidInput(f"'{cleaned[:30]}' is not a date.") from None
     if _WEEK.match(cleaned):
         return str(as_week(cleaned))
     raise InvalidInput(

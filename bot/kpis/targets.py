@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,8 +48,8 @@ def target_for(session: Session, metric: Metric, period: str) -> float | None:
 def set_target(session: Session, metric: Metric, value: float, effective_from: str, *, by: str,
                now: datetime) -> TargetChange:
     """Set the shared target of `metric` from `effective_from` on. Percent targets are fractions (0.33)."""
-    if value != value or value < 0 or value > catalog.MAX_VALUE:
-        raise InvalidInput("A target must be a positive number.")
+    if not math.isfinite(value) or value < 0 or value > catalog.MAX_VALUE:
+        raise InvalidInput("A target must be a number, zero or more.")
     if metric.unit == catalog.PERCENT and value > 1:
         raise InvalidInput(f"A {metric.name} target is a percentage between 0% and 100%.")
     previous = target_for(session, metric, effective_from)
@@ -65,7 +66,6 @@ def set_target(session: Session, metric: Metric, value: float, effective_from: s
 def parse_target(metric: Metric, text: str) -> float:
     """'150', '$400k', '33%' or '0.33' (percent metrics), '45 days'."""
     value = catalog.parse_number(text)
-    if metric.unit == catalog.PERCENT:
-        if text.strip().endswith("%") or value > 1:
-            value = value / 100
+    if metric.unit == catalog.PERCENT and (text.strip().endswith("%") or value > 1):
+        value = value / 100
     return value

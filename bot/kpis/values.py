@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
+from bot.content.usage import share_count
 from bot.errors import InvalidInput
-from bot.kpis import catalog, periods
+from bot.kpis import catalog, periods, targets
 from bot.kpis.catalog import Metric
 from bot.models.kpis import KpiValue
-
-log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 10_000
 
@@ -69,12 +69,13 @@ class RecordReport:
 
 
 # --- validation -------------------------------------------------------------------------
-def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC",
-                     first_index: int = 0) -> tuple[list[Entry], list[EntryError]]:
+def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", first_index: int = 0,
+                     allow_future: bool = False) -> tuple[list[Entry], list[EntryError]]:
     """Check every `{"period", "metric", "value"}` item; nothing is stored if any is wrong.
 
-    Items repeating an earlier (metric, period) with the same value are folded into one;
-    with a different value they are an error (which one should win?).
+    Weeks after the current one are refused unless `allow_future`. Items repeating an
+    earlier (metric, period) with the same value are folded into one; with a different
+    value they are an error (which one should win?).
     """
     entries: dict[tuple[str, str], tuple[int, Entry]] = {}
     errors: list[EntryError] = []
@@ -87,7 +88,9 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC",
             errors.append(EntryError(index, "entry", "must be an object with period, metric and value"))
             continue
         item_errors: list[EntryError] = []
-        metric = period = value = None
+        metric: Metric | None = None
+        period: str | None = None
+        value: float | None = None
         # metric
         raw_metric = item.get("metric")
         if raw_metric is None or (isinstance(raw_metric, str) and not raw_metric.strip()):
@@ -112,7 +115,9 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC",
         else:
             try:
                 period = periods.parse_period(raw_period, now, tz)
+                periods.refuse_future(period, now, tz, allow_future=allow_future)
             except InvalidInput as exc:
+                period = None
                 item_errors.append(EntryError(index, "period", str(exc)))
         # value
         raw_value = item.get("value")
@@ -133,7 +138,7 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC",
         unknown = sorted(set(item) - {"metric", "period", "value"})
         if unknown:
             item_errors.append(EntryError(index, "entry", "unknown field(s): " + ", ".join(map(str, unknown))[:100]))
-        if item_errors:
+        if item_errors or metric is None or period is None or value is None:
             errors.extend(item_errors)
             continue
         key = (metric.key, period)
@@ -157,17 +162,16 @@ def record(session: Session, entries: Iterable[Entry], *, source: str, by: str, 
     existing: dict[tuple[str, str], KpiValue] = {}
     for start in range(0, len(wanted_periods), 500):
         chunk = wanted_periods[start:start + 500]
-        for row in session.scalars(select(KpiValue).where(KpiValue.period.in_(chunk))):
-            existing[(row.metric, row.period)] = row
+        for stored in session.scalars(select(KpiValue).where(KpiValue.period.in_(chunk))):
+            existing[(stored.metric, stored.period)] = stored
     for done, entry in enumerate(entries, 1):
-        row = existing.get((entry.metric.key, entry.period))
+        found = existing.get((entry.metric.key, entry.period))
+        row = found if found is not None else _insert_or_get(session, entry, source=source, by=by, now=now)
         if row is None:
-            row = _insert_or_get(session, entry, source=source, by=by, now=now)
-            if row is None:
-                report.outcomes.append(Outcome(entry, None, "stored"))
-                if progress:
-                    progress(done)
-                continue
+            report.outcomes.append(Outcome(entry, None, "stored"))
+            if progress:
+                progress(done)
+            continue
         previous = row.value
         if previous == entry.value:
             report.outcomes.append(Outcome(entry, previous, "unchanged"))
@@ -187,14 +191,16 @@ def _insert_or_get(session: Session, entry: Entry, *, source: str, by: str, now:
     and treated as the previous value, instead of failing on the unique constraint.
     """
     dialect = session.get_bind().dialect.name
+    row = {"metric": entry.metric.key, "period": entry.period, "value": entry.value, "source": source,
+           "updated_by": by, "created_at": now, "updated_at": now}
+    unique = ["metric", "period"]
+    statement: Executable
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        statement = postgresql.insert(KpiValue).values(row).on_conflict_do_nothing(
+            index_elements=unique).returning(KpiValue.id)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(KpiValue.__table__).values(
-        metric=entry.metric.key, period=entry.period, value=entry.value, source=source,
-        updated_by=by, created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["metric", "period"]).returning(KpiValue.__table__.c.id)
+        statement = sqlite.insert(KpiValue).values(row).on_conflict_do_nothing(
+            index_elements=unique).returning(KpiValue.id)
     # RETURNING gives a row only if we inserted (rowcount is -1 with psycopg here; SQLite ≥ 3.35).
     if session.execute(statement).first() is not None:
         return None
@@ -226,16 +232,12 @@ def all_values(session: Session) -> list[KpiValue]:
 def metric_values(session: Session, period_list: list[str], *, tz: str = "UTC") -> dict[tuple[str, str], float | None]:
     """Every catalog metric for every period: stored base values, content shares, derived ratios."""
     values: dict[tuple[str, str], float | None] = dict(stored_values(session, period_list))
-    share_count = content_share_counter()
     for period in period_list:
         for metric in catalog.BASE_METRICS:
             key = (metric.key, period)
-            if key not in values and metric.counted_from_content and share_count is not None:
+            if key not in values and metric.counted_from_content:
                 start, end = periods.as_week(period).bounds(tz)
-                try:
-                    values[key] = float(share_count(session, start, end))
-                except Exception:  # noqa: BLE001 - the content feature failing must not hide the KPIs
-                    log.exception("content share count failed for %s", period)
+                values[key] = float(share_count(session, start, end))
             values.setdefault(key, None)
         for metric in catalog.RATIO_METRICS:
             values[(metric.key, period)] = ratio_value(metric, {k: values.get((k, period)) for k in metric.parts})
@@ -243,27 +245,13 @@ def metric_values(session: Session, period_list: list[str], *, tz: str = "UTC") 
 
 
 def ratio_value(metric: Metric, parts: dict[str, float | None]) -> float | None:
-    if any(parts.get(k) is None for k in metric.parts):
+    known = {key: value for key, value in parts.items() if value is not None}
+    if any(k not in known for k in metric.parts):
         return None
-    denominator = sum(parts[k] for k in metric.denominator)
+    denominator = sum(known[k] for k in metric.denominator)
     if not denominator:
         return None
-    return sum(parts[k] for k in metric.numerator) / denominator
-
-
-def content_share_counter() -> Callable[..., Any] | None:
-    """`share_count(session, start, end)` from the content feature (bot/content/usage.py), if installed."""
-    import importlib
-
-    for name in ("bot.content.usage", "bot.content"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        counter = getattr(module, "share_count", None)
-        if callable(counter):
-            return counter
-    return None
+    return sum(known[k] for k in metric.numerator) / denominator
 
 
 # --- a period against its targets ------------------------------------------------------------
@@ -299,33 +287,38 @@ class MetricLine:
         return (self.value > self.previous) == self.metric.higher_is_better
 
     @property
+    def flag(self) -> str:
+        """Why this week's figure can't be right ('' when it can): it is never counted as on target."""
+        return catalog.range_flag(self.metric, self.value)
+
+    @property
+    def problem(self) -> str:
+        """The flag without the metric's name and value, for a line that shows them already."""
+        return catalog.range_problem(self.metric, self.value)
+
+    @property
     def progress(self) -> float | None:
-        """Share of the target reached (1.0 = on target); for lower-is-better metrics target ÷ value."""
-        if self.value is None or not self.target:
+        """Share of the target reached (1.0 = on target); for lower-is-better metrics target ÷ value.
+
+        A target of 0 is a real target ("no deals lost"): reached by any value of a
+        higher-is-better metric, and by 0 only for a lower-is-better one.
+        """
+        if self.value is None or self.target is None or self.flag:
             return None
         if self.metric.higher_is_better:
-            return self.value / self.target
+            return 1.0 if self.target <= 0 else self.value / self.target
         return 1.0 if self.value <= 0 else self.target / self.value
 
     @property
     def on_target(self) -> bool | None:
-        if self.value is None or self.target is None:
+        if self.value is None or self.target is None or self.flag:
             return None
         return self.value >= self.target if self.metric.higher_is_better else self.value <= self.target
 
 
 def period_lines(session: Session, period: str, *, tz: str = "UTC") -> list[MetricLine]:
-    from bot.kpis import targets
-
     previous = periods.previous_period(period)
     values = metric_values(session, [previous, period], tz=tz)
     goal = targets.targets_for(session, [period])
     return [MetricLine(m, period, values[(m.key, period)], values[(m.key, previous)], goal[(m.key, period)])
             for m in catalog.CATALOG]
-
-
-def progress_bar(progress: float | None, width: int = 10) -> str:
-    if progress is None:
-        return ""
-    filled = max(0, min(width, round(progress * width)))
-    return "▓" * filled + "░" * (width - filled)

@@ -39,7 +39,8 @@ def _failed(what: str, exc: Exception) -> Section:
 def kpis_vs_targets(session: Session, period: str, now: datetime, tz: str = "UTC") -> Section:
     """Every KPI's value for `period` against its shared target (bot.kpis.digest)."""
     try:
-        from bot.kpis.digest import build_digest, metric_line
+        from bot.kpis.digest import build_digest
+        from bot.render.kpis import metric_line
     except ImportError:
         return Section(False, note="KPIs are not available in this installation.")
     try:

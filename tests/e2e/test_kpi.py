@@ -204,7 +204,7 @@ def test_api_disabled_without_token(database_url, fake_slack, clock, embedder):
 def _cli(*args, database_url, cwd):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REVALIGN_", "DATABASE_URL"))}
     env.update({"DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1"})
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, check=False,
                           cwd=cwd, timeout=120)
 
 

@@ -1,13 +1,15 @@
 """Pure parts of KPIs: periods, metric names, numbers, ratios, change and progress, CSV validation."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.errors import InvalidInput
 from bot.kpis import catalog, csv_io, periods, values
+from bot.kpis.digest import digest_metric
+from bot.render.kpis import metric_line, progress_bar
 
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)   # Tuesday of 2026-W48
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)   # Tuesday of 2026-W48
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -29,12 +31,12 @@ def test_parse_period_rejects(text, message):
 
 
 def test_weeks_follow_the_workspace_time_zone():
-    sunday_night_new_york = datetime(2026, 11, 30, 3, 30, tzinfo=timezone.utc)   # Sun 22:30 in New York
+    sunday_night_new_york = datetime(2026, 11, 30, 3, 30, tzinfo=UTC)   # Sun 22:30 in New York
     assert periods.current_period(sunday_night_new_york, "UTC") == "2026-W49"
     assert periods.current_period(sunday_night_new_york, "America/New_York") == "2026-W48"
     start, end = periods.as_week("2026-W48").bounds("America/New_York")
-    assert start == datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
-    assert end == datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc)
+    assert start == datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    assert end == datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 
 
 def test_period_arithmetic_crosses_years():
@@ -99,7 +101,7 @@ def test_change_and_progress_respect_direction():
     assert cheaper.progress == pytest.approx(1.2)
     assert values.MetricLine(conv, "2026-W47", 0.35, 0.30, 0.33).change_text == "↑ 5.0 pts"
     assert values.MetricLine(mqls, "2026-W47", 10, None, None).change_text == ""
-    assert values.progress_bar(0.8) == "▓▓▓▓▓▓▓▓░░"
+    assert progress_bar(0.8) == "▓▓▓▓▓▓▓▓░░"
 
 
 def test_validate_entries_reports_every_problem_with_its_index():
@@ -121,3 +123,40 @@ def test_csv_requires_the_header_and_numbers_lines():
         csv_io.parse_csv("", now=NOW)
     entries, errors = csv_io.parse_csv("metric,value,period\nMQLs,120,2026-W47\n\nSQLs,x,2026-W47\n", now=NOW)
     assert len(entries) == 1 and [(e.index, e.field) for e in errors] == [(4, "value")]
+
+
+def test_a_zero_target_is_a_real_target_in_both_directions():
+    lost, won = catalog.BY_KEY["deals_lost"], catalog.BY_KEY["deals_won"]
+    none_lost = values.MetricLine(lost, "2026-W47", 0, 2, 0)
+    assert none_lost.progress == 1.0 and none_lost.on_target is True
+    some_lost = values.MetricLine(lost, "2026-W47", 3, 2, 0)
+    assert some_lost.progress == 0.0 and some_lost.on_target is False and some_lost.improving is False
+    any_won = values.MetricLine(won, "2026-W47", 4, 0, 0)
+    assert any_won.progress == 1.0 and any_won.on_target is True and any_won.change_text == "↑ new"
+    assert metric_line(digest_metric(none_lost)) == "• *Deals lost*: 0  ·  ↓ 100.0% (better) vs 2  ·  target 0 ✅"
+    assert metric_line(digest_metric(some_lost)) == "• *Deals lost*: 3  ·  ↑ 50.0% (worse) vs 2  ·  target 0 ⚠️"
+
+
+def test_impossible_percentages_are_flagged_never_met():
+    sla, cpa = catalog.BY_KEY["mql_sla"], catalog.BY_KEY["cpa"]
+    line = values.MetricLine(sla, "2026-W47", 1.13, 0.88, 0.90)
+    assert line.flag == ("MQL follow-up SLA compliance 113.0%: check the inputs "
+                         "(MQLs followed up within SLA ÷ MQLs can't be over 100.0%)")
+    assert line.on_target is None and line.progress is None
+    assert metric_line(digest_metric(line)) == (
+        "• *MQL follow-up SLA compliance*: 113.0%  ·  ⚠️ check the inputs (MQLs followed up within SLA ÷ MQLs "
+        "can't be over 100.0%)  ·  ↑ 25.0 pts vs 88.0%  ·  target 90.0%")
+    assert values.MetricLine(sla, "2026-W47", 1.0, None, 0.9).flag == ""       # 100% is possible
+    assert values.MetricLine(cpa, "2026-W47", 80_000, None, 6000).flag == ""   # money has no ceiling
+
+
+def test_weeks_after_the_current_one_are_refused_unless_allowed():
+    with pytest.raises(InvalidInput, match=r"2027-W10 is after this week \(2026-W48\).*--allow-future"):
+        periods.refuse_future("2027-W10", NOW)
+    periods.refuse_future("2027-W10", NOW, allow_future=True)
+    periods.refuse_future("2026-W48", NOW)
+    entries, errors = values.validate_entries([{"period": "2026-W49", "metric": "MQLs", "value": 1}], now=NOW)
+    assert entries == [] and [(e.field, e.message[:22]) for e in errors] == [("period", "2026-W49 is after this")]
+    entries, errors = values.validate_entries([{"period": "2026-W49", "metric": "MQLs", "value": 1}], now=NOW,
+                                              allow_future=True)
+    assert errors == [] and entries[0].period == "2026-W49"
