@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from bot.db import make_engine
 from bot.models import Base
@@ -27,7 +26,6 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    engine.pool = pool.NullPool(engine.pool._creator)  # migrations hold no pooled connections
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

@@ -74,6 +74,10 @@ class TermIndex:
                 return self.names[candidate]
         return None
 
+    def exact(self, text: str) -> str | None:
+        """The key `text` spells exactly (key, full name or alias, any case, singular or plural)."""
+        return self._exact(normalize(text))
+
     def find(self, text: str) -> Match:
         text = _URLISH.sub(" ", text[: MAX_QUERY * 4])[:MAX_QUERY]
         norm = normalize(text)
@@ -86,7 +90,7 @@ class TermIndex:
         # A term inside a longer question: the longest run of words that names one.
         words = cleaned.split()
         for size in range(min(5, len(words)), 0, -1):
-            for start in range(0, len(words) - size + 1):
+            for start in range(len(words) - size + 1):
                 key = self._exact(" ".join(words[start:start + size]))
                 if key and (size > 1 or len(words[start]) >= 2):
                     return Match(key, [], cleaned)

@@ -9,7 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.lead_defs.diff import describe, diff_definitions
-from bot.models.lead_defs import LeadDefinition, LeadDefinitionProposal, LeadDefinitionVersion
+from bot.models.lead_defs import (
+    LeadDefinition,
+    LeadDefinitionProposal,
+    LeadDefinitionVersion,
+)
 
 
 @dataclass

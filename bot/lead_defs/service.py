@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import roles
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.lead_defs.diff import FieldChange, describe, diff_definitions
+from bot.lead_defs.diff import FieldChange, diff_definitions
 from bot.lead_defs.matching import TermIndex
 from bot.lead_defs.schema import (
     CONTENT_FIELDS,
@@ -30,7 +30,12 @@ from bot.lead_defs.schema import (
     validate_entries,
 )
 from bot.models import Role
-from bot.models.lead_defs import LeadDefinition, LeadDefinitionProposal, LeadDefinitionVersion
+from bot.models.lead_defs import (
+    LeadDefinition,
+    LeadDefinitionProposal,
+    LeadDefinitionReview,
+    LeadDefinitionVersion,
+)
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -146,7 +151,7 @@ def seed_defaults(session: Session, now: datetime, *, author: str = SYSTEM_AUTHO
     return len(entries)
 
 
-def ensure_seeded(services: "Services") -> int:
+def ensure_seeded(services: Services) -> int:
     """Start-up task: seed the shipped YAML into an empty table; safe if two processes race."""
     try:
         with services.db.session() as session:
@@ -160,12 +165,14 @@ def ensure_seeded(services: "Services") -> int:
 
 
 def _create(session: Session, content: dict[str, Any], *, author: str, now: datetime, reviewed: datetime,
-            summary: str, version: int = 1, updated_at: datetime | None = None) -> LeadDefinition:
+            summary: str, version: int = 1, updated_at: datetime | None = None, approved_by: str | None = None,
+            override_by: str | None = None) -> LeadDefinition:
     row = LeadDefinition(**content, version=version, updated_by=author, updated_at=updated_at or now,
                          reviewed_at=reviewed)
     session.add(row)
     session.add(LeadDefinitionVersion(key=content["key"], version=version, snapshot=content, author=author,
-                                      created_at=updated_at or now, summary=summary))
+                                      created_at=updated_at or now, summary=summary, approved_by=approved_by,
+                                      override_by=override_by))
     return row
 
 
@@ -223,6 +230,7 @@ class HistoryEntry:
     summary: str
     approved_by: str | None
     changes: list[FieldChange]
+    override_by: str | None = None
 
 
 def history(session: Session, key: str) -> tuple[DefinitionView, list[HistoryEntry]]:
@@ -233,7 +241,8 @@ def history(session: Session, key: str) -> tuple[DefinitionView, list[HistoryEnt
     entries, previous = [], {}
     for row in rows:
         entries.append(HistoryEntry(row.version, row.author, row.created_at, row.summary, row.approved_by,
-                                    diff_definitions(previous, row.snapshot) if previous else []))
+                                    diff_definitions(previous, row.snapshot) if previous else [],
+                                    override_by=row.override_by))
         previous = row.snapshot
     return definition, list(reversed(entries))
 
@@ -317,10 +326,6 @@ def withdraw_unposted(session: Session, proposal_id: int) -> None:
         session.delete(row)
 
 
-def get_proposal(session: Session, proposal_id: int | str) -> ProposalView:
-    return proposal_view(session, _proposal_row(session, proposal_id))
-
-
 def _proposal_row(session: Session, proposal_id: int | str, *, lock: bool = False) -> LeadDefinitionProposal:
     try:
         pid = int(proposal_id)
@@ -357,7 +362,11 @@ class VoteResult:
 
 
 def approve(session: Session, proposal_id: int | str, user_id: str, now: datetime) -> VoteResult:
-    """Record a head's approval; apply the change once both heads approved."""
+    """Record a head's approval; apply the change once a marketing head and a sales head approved.
+
+    The two approvals come from two different people, neither the proposer: checked here, and by
+    the table's CHECK constraints should anything else ever write the columns.
+    """
     row = _proposal_row(session, proposal_id, lock=True)
     role = roles.require_role(session, user_id, APPROVER_ROLES, "approve a definition change")
     _require_open(row, session)
@@ -365,13 +374,18 @@ def approve(session: Session, proposal_id: int | str, user_id: str, now: datetim
         raise PermissionDenied("You proposed this change, so you can't approve it yourself; "
                                "the other department heads decide.")
     side = "marketing" if role == Role.marketing_head else "sales"
-    current = _row(session, row.key)
-    if current.version != row.base_version:
+    earlier = {row.marketing_approver: "marketing", row.sales_approver: "sales"}.get(user_id)
+    if earlier is not None and earlier != side:
+        raise PermissionDenied(f"You already approved this change for {earlier}. One person can't give both "
+                               "approvals, also after a role change: it needs a second department head.")
+    current = session.scalar(select(LeadDefinition).where(LeadDefinition.key == row.key))
+    current_version = current.version if current is not None else 0
+    if current_version != row.base_version:
         # Stored (not raised) so the proposal stays marked outdated after this transaction.
         row.status, row.decided_at = "outdated", now
         session.flush()
         return VoteResult(proposal_view(session, row), False, side,
-                          refusal=outdated_message(row.key, current.version, row.base_version))
+                          refusal=outdated_message(row.key, current_version, row.base_version))
     if side == "marketing":
         if row.marketing_approver:
             raise InvalidInput(f"<@{row.marketing_approver}> already approved this for marketing; "
@@ -385,14 +399,9 @@ def approve(session: Session, proposal_id: int | str, user_id: str, now: datetim
     outdated: list[ProposalView] = []
     applied = bool(row.marketing_approver and row.sales_approver)
     if applied:
-        new_version = current.version + 1
-        for name in CONTENT_FIELDS:
-            setattr(current, name, _copy(row.proposed[name]))
-        current.version, current.updated_by, current.updated_at, current.reviewed_at = (
-            new_version, row.proposer, now, now)
-        session.add(LeadDefinitionVersion(
-            key=row.key, version=new_version, snapshot=dict(row.proposed), author=row.proposer, created_at=now,
-            summary=row.summary, approved_by=f"{row.marketing_approver},{row.sales_approver}"))
+        new_version = apply_content(session, current, dict(row.proposed), author=row.proposer, now=now,
+                                    summary=row.summary,
+                                    approved_by=f"{row.marketing_approver},{row.sales_approver}")
         row.status, row.decided_at, row.resulting_version = "approved", now, new_version
         others = session.scalars(select(LeadDefinitionProposal).where(
             LeadDefinitionProposal.key == row.key, LeadDefinitionProposal.status == "open",
@@ -403,6 +412,24 @@ def approve(session: Session, proposal_id: int | str, user_id: str, now: datetim
         outdated = [proposal_view(session, o) for o in others]
     session.flush()
     return VoteResult(proposal_view(session, row), applied, side, outdated)
+
+
+def apply_content(session: Session, current: LeadDefinition | None, content: dict[str, Any], *, author: str,
+                  now: datetime, summary: str, approved_by: str | None = None,
+                  override_by: str | None = None) -> int:
+    """Make `content` the current definition (a new version, or v1 of a new term); returns the version."""
+    if current is None:
+        _create(session, content, author=author, now=now, reviewed=now, summary=summary, approved_by=approved_by,
+                override_by=override_by)
+        return 1
+    version = current.version + 1
+    for name in CONTENT_FIELDS:
+        setattr(current, name, _copy(content[name]))
+    current.version, current.updated_by, current.updated_at, current.reviewed_at = version, author, now, now
+    session.add(LeadDefinitionVersion(key=current.key, version=version, snapshot=dict(content), author=author,
+                                      created_at=now, summary=summary, approved_by=approved_by,
+                                      override_by=override_by))
+    return version
 
 
 def check_can_reject(session: Session, proposal_id: int | str, user_id: str) -> ProposalView:
@@ -433,13 +460,62 @@ def mark_reviewed(session: Session, key: str, now: datetime) -> DefinitionView:
     return view_of(row)
 
 
+@dataclass
+class ReviewResult:
+    definition: DefinitionView
+    side: str                     # the reviewer's side: "marketing" or "sales"
+    completed: bool               # True: the definition now counts as reviewed
+    confirmed_by: list[str] = field(default_factory=list)
+
+
+def review(session: Session, key: str, user_id: str, note: str, now: datetime) -> ReviewResult:
+    """A head confirms a definition is still right, without changing it. It counts as reviewed once
+    a marketing head and a sales head (two people) confirmed the same version, or at once with a note."""
+    role = roles.require_role(session, user_id, APPROVER_ROLES, "mark a definition reviewed")
+    side = "marketing" if role == Role.marketing_head else "sales"
+    row = _row(session, key)
+    note = " ".join(note.split())
+    if len(note) > MAX_SUMMARY:
+        raise InvalidInput(f"Keep the note under {MAX_SUMMARY} characters.")
+    pending = list(session.scalars(select(LeadDefinitionReview).where(
+        LeadDefinitionReview.key == row.key, LeadDefinitionReview.version == row.version,
+        LeadDefinitionReview.completed_at.is_(None)).order_by(LeadDefinitionReview.id)))
+    if not note and any(p.reviewer == user_id for p in pending):
+        raise InvalidInput(f"You already confirmed {row.key}; it counts as reviewed once a head of the other "
+                           f"department confirms too, or add a note: `/lead-def reviewed {row.key} why it still holds`.")
+    mine = LeadDefinitionReview(key=row.key, version=row.version, reviewer=user_id, side=side, note=note or None,
+                                created_at=now)
+    session.add(mine)
+    other_side = [p for p in pending if p.side != side and p.reviewer != user_id]
+    completed = bool(note) or bool(other_side)
+    confirmed = [user_id]
+    if completed:
+        row.reviewed_at = now
+        for p in [*pending, mine]:
+            p.completed_at = now
+        confirmed = [user_id] + [p.reviewer for p in other_side[:1]]
+    session.flush()
+    return ReviewResult(view_of(row), side, completed, confirmed)
+
+
 # --- file import / export -----------------------------------------------------------------
 @dataclass
 class ImportReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)        # new terms, applied at once
+    updated: list[str] = field(default_factory=list)        # changed terms, applied at once
+    proposed: list[ProposalView] = field(default_factory=list)   # changes waiting for the two heads
+    already_proposed: list[str] = field(default_factory=list)    # the same change is already waiting
     unchanged: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    override_by: str | None = None                          # the admin who applied without approval
+
+
+IMPORT_PROPOSER = "cli import"
+OVERRIDE_ROLES = [Role.admin]
+
+
+def override_summary(admin: str) -> str:
+    return f"Applied by {admin} without approval (file import)"
 
 
 def check_file(text: str) -> tuple[list[Entry], list[Problem]]:
@@ -449,11 +525,19 @@ def check_file(text: str) -> tuple[list[Entry], list[Problem]]:
     return entries, problems
 
 
-def import_text(session: Session, text: str, *, by: str, now: datetime) -> ImportReport:
-    """Validate the whole file first; write nothing if any entry is invalid."""
+def import_text(session: Session, text: str, *, by: str = IMPORT_PROPOSER, now: datetime,
+                override_admin: str | None = None) -> ImportReport:
+    """Validate the whole file first; write nothing if any entry is invalid.
+
+    Into an empty workspace (first seeding) the file becomes the vocabulary. Otherwise every new or
+    changed term becomes a proposal that needs a marketing head and a sales head, like one made in
+    Slack — unless an admin explicitly overrides, which history and the alignment channel record.
+    """
     entries, problems = check_file(text)
     if problems:
         return ImportReport(problems=problems)
+    if override_admin is not None:
+        roles.require_role(session, override_admin, OVERRIDE_ROLES, "apply definitions without approval")
     report = ImportReport()
     existing = {r.key: r for r in session.scalars(select(LeadDefinition))}
     keys_in_file = {" ".join(e.content["key"].split()) for e in entries}
@@ -463,27 +547,39 @@ def import_text(session: Session, text: str, *, by: str, now: datetime) -> Impor
                                       line=e.line) for e in entries] + kept)
     if clashes:
         return ImportReport(problems=clashes)
+    first_seeding = not existing
     for entry in entries:
         content = normalize_content(entry.content)
-        meta = entry.meta
         row = existing.get(content["key"])
-        if row is None:
-            author = meta.get("updated_by") or by
+        if row is not None and snapshot(row) == content:
+            report.unchanged.append(content["key"])
+        elif first_seeding:
+            meta = entry.meta
             updated_at = parse_time(meta["updated_at"]) if "updated_at" in meta else now
             reviewed = parse_time(meta["last_reviewed"]) if "last_reviewed" in meta else now
-            _create(session, content, author=author, now=now, reviewed=reviewed, summary="Imported from file",
-                    version=meta.get("version", 1), updated_at=updated_at)
+            _create(session, content, author=meta.get("updated_by") or by, now=now, reviewed=reviewed or now,
+                    summary="Imported from file", version=meta.get("version", 1), updated_at=updated_at)
             report.created.append(content["key"])
-        elif snapshot(row) == content:
-            report.unchanged.append(content["key"])
+        elif override_admin is not None:
+            apply_content(session, row, content, author=override_admin, now=now,
+                          summary=override_summary(override_admin), override_by=override_admin)
+            (report.updated if row is not None else report.created).append(content["key"])
+            report.override_by = override_admin
         else:
-            row.version += 1
-            for name in CONTENT_FIELDS:
-                setattr(row, name, _copy(content[name]))
-            row.updated_by, row.updated_at, row.reviewed_at = by, now, now
-            session.add(LeadDefinitionVersion(key=row.key, version=row.version, snapshot=content, author=by,
-                                              created_at=now, summary="Imported from file"))
-            report.updated.append(content["key"])
+            base = row.version if row is not None else 0
+            waiting = session.scalars(select(LeadDefinitionProposal).where(
+                LeadDefinitionProposal.key == content["key"], LeadDefinitionProposal.status == "open",
+                LeadDefinitionProposal.base_version == base)).all()
+            if any(dict(p.proposed) == content for p in waiting):
+                report.already_proposed.append(content["key"])
+                continue
+            proposal = LeadDefinitionProposal(
+                key=content["key"], base_version=base, proposed=content, proposer=by, created_at=now,
+                status="open", summary=("New term from a file import" if row is None
+                                        else "Changed by a file import"))
+            session.add(proposal)
+            session.flush()
+            report.proposed.append(proposal_view(session, proposal))
     session.flush()
     return report
 
@@ -499,6 +595,3 @@ def export_text(session: Session) -> str:
         records.append(record)
     return dump_yaml(records)
 
-
-def summary_line(changes: list[FieldChange]) -> str:
-    return describe(changes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, utcnow
@@ -50,12 +50,21 @@ class LeadDefinitionVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     summary: Mapped[str] = mapped_column(Text, default="")
     approved_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # Set when an admin applied this version without the two heads' approval (an explicit override).
+    override_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class LeadDefinitionProposal(Base):
     """A proposed change; applied only after a marketing head and a sales head approve."""
 
     __tablename__ = "lead_definition_proposals"
+    # Two different people approve, neither of them the proposer: also when a role changed in between.
+    __table_args__ = (
+        CheckConstraint("marketing_approver IS NULL OR sales_approver IS NULL OR marketing_approver <> sales_approver",
+                        name="two_people"),
+        CheckConstraint("(marketing_approver IS NULL OR marketing_approver <> proposer) "
+                        "AND (sales_approver IS NULL OR sales_approver <> proposer)", name="not_the_proposer"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40), index=True)
@@ -76,3 +85,23 @@ class LeadDefinitionProposal(Base):
     resulting_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
     message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class LeadDefinitionReview(Base):
+    """A head confirming a definition is still right, without changing it.
+
+    A definition counts as reviewed when a marketing head and a sales head both confirmed the
+    same version, or when one head confirmed with a note saying why.
+    """
+
+    __tablename__ = "lead_definition_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    reviewer: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(16))                   # "marketing" or "sales"
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When this confirmation made the definition reviewed (None: still waiting for the other head).
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)

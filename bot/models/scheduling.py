@@ -25,6 +25,8 @@ class Schedule(Base):
     kind: Mapped[str] = mapped_column(String(16), unique=True)          # "agenda" | "digest"
     cadence: Mapped[str] = mapped_column(String(16), default="weekly")  # "weekly" | "daily"
     day_of_week: Mapped[str] = mapped_column(String(16))               # "tue", or "*" for daily
+    # governance: biweekly schedules meet in the weeks 0, 2, 4… after this local date (see meetings/schedules.py).
+    anchor_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     hour: Mapped[int] = mapped_column(Integer)
     minute: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))

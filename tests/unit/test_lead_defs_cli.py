@@ -46,26 +46,21 @@ def test_export_import_round_trip_and_invalid_file_writes_nothing(database_url, 
     path = tmp_path / "defs.yaml"
     path.write_text(first)
     same = run_cli("lead-def", "import", str(path), env=env, cwd=tmp_path)
-    assert same.returncode == 0 and "0 created, 0 updated (new versions), 19 unchanged" in same.stdout, same.stdout + same.stderr
+    assert same.returncode == 0 and "0 created, 19 unchanged" in same.stdout, same.stdout + same.stderr
     assert run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout == first
 
-    # An edit makes a new version; a new term is created.
+    # No back door: an edit would become a proposal, and proposals need the alignment channel
+    # (tests/e2e/test_governance.py follows them through Slack); without one nothing changes.
     edited = first.replace("An SDR contacts it within 1 business day", "An SDR contacts it within 4 hours")
-    edited += ("- key: NRR\n  full_name: Net revenue retention\n  kind: term\n  definition: Revenue kept and grown.\n"
-               "  owner: shared\n")
     path.write_text(edited)
     result = run_cli("lead-def", "import", str(path), env=env, cwd=tmp_path)
-    assert result.returncode == 0 and "1 created, 1 updated (new versions)" in result.stdout, result.stdout + result.stderr
-    after = yaml.safe_load(run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout)
-    mql = next(t for t in after["terms"] if t["key"] == "MQL")
-    assert mql["version"] == 2 and mql["sla"] == "An SDR contacts it within 4 hours"
-    assert mql["updated_by"] == "cli import"
-    assert any(t["key"] == "NRR" for t in after["terms"])
+    assert result.returncode == 1 and "REVALIGN_ALIGNMENT_CHANNEL" in result.stderr, result.stdout + result.stderr
+    assert run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout == first
 
     # A file with several bad entries: every problem with its line, exit 1, nothing written.
     before = run_cli("lead-def", "export", env=env, cwd=tmp_path).stdout
     broken = before.replace("owner: marketing", "owner: everyone", 1).replace("kind: term", "kind: glossary", 1)
-    broken = broken.replace("An SDR contacts it within 4 hours", "An SDR contacts it within 2 hours")
+    broken = broken.replace("An SDR contacts it within 1 business day", "An SDR contacts it within 2 hours")
     path.write_text(broken)
     refused = run_cli("lead-def", "import", str(path), env=env, cwd=tmp_path)
     assert refused.returncode == 1
