@@ -92,7 +92,7 @@ def content_report(services: Services, client, respond, user_id: str, period_tex
                                alt_txt="Bar charts of content shown, shared and Not helpful per funnel stage, "
                                        "and the share of unused items per stage",
                                initial_comment=f"Content usage by funnel stage, {report.period.label}.")
-    except Exception:  # noqa: BLE001 - the report was delivered; only the picture is missing
+    except Exception:
         log.warning("content report chart upload failed", exc_info=True)
         respond(response_type="ephemeral", replace_original=False,
                 text="I couldn't upload the report's chart just now; the numbers above are complete.")
@@ -132,7 +132,7 @@ def learned_remove(ack, body, action, respond, context) -> None:
 def item_options(ack, body, context) -> None:
     try:
         items = context["services"].content.options_for(body.get("value") or "")
-    except Exception:  # noqa: BLE001 - an empty list beats a broken select
+    except Exception:
         log.exception("content item options failed")
         items = []
     ack(options=[bk.option(i.title or i.url, str(i.id)) for i in items[:bk.MAX_OPTIONS]])

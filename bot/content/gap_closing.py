@@ -14,7 +14,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from bot.models.content import ContentGap, ContentItem, ContentSearch
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+    from sqlalchemy.engine import CursorResult
 
     from bot.services import Services
 
@@ -79,7 +80,7 @@ def _gaps_to_check(session: Session, limit: int) -> list[_GapToCheck]:
     return out
 
 
-def answering_item(services: "Services", gap: _GapToCheck) -> int | None:
+def answering_item(services: Services, gap: _GapToCheck) -> int | None:
     """The item that now answers this gap, or None."""
     index = services.content.index
     tops: list[int | None] = []
@@ -94,7 +95,7 @@ def answering_item(services: "Services", gap: _GapToCheck) -> int | None:
     return next(t for t in tops if t is not None and counts[t] == best)  # ties: the objection's own top
 
 
-def close_answered_gaps(services: "Services", *, by: str, limit: int = MAX_GAPS,
+def close_answered_gaps(services: Services, *, by: str, limit: int = MAX_GAPS,
                         progress: Callable[[int, int], None] | None = None) -> list[ClosedGap]:
     """Re-run open gaps' phrasings against the index and close the answered ones."""
     with services.db.session() as session:
@@ -114,9 +115,9 @@ def close_answered_gaps(services: "Services", *, by: str, limit: int = MAX_GAPS,
             if item is None:
                 continue
             # Conditional: a marketer dismissing or tagging it meanwhile wins.
-            result = session.execute(update(ContentGap).where(ContentGap.id == gap.id, ContentGap.status == "open")
-                                     .values(status="answered", resolved_by=by, resolved_at=now,
-                                             answered_item_id=item_id))
+            answered = (update(ContentGap).where(ContentGap.id == gap.id, ContentGap.status == "open")
+                        .values(status="answered", resolved_by=by, resolved_at=now, answered_item_id=item_id))
+            result = cast("CursorResult[Any]", session.execute(answered))
             if result.rowcount:
                 closed.append(ClosedGap(gap.id, gap.objection, item.id, item.title, item.url))
     if closed:
@@ -124,7 +125,7 @@ def close_answered_gaps(services: "Services", *, by: str, limit: int = MAX_GAPS,
     return closed
 
 
-def record_tagged_answer(services: "Services", gap_id: int, item_id: int) -> None:
+def record_tagged_answer(services: Services, gap_id: int, item_id: int) -> None:
     """A gap tagged from its own button: remember which item answers it (for its requesters)."""
     with services.db.session() as session:
         session.execute(update(ContentGap).where(ContentGap.id == gap_id, ContentGap.answered_item_id.is_(None))
@@ -137,7 +138,7 @@ class AfterChange:
     notified: int
 
 
-def after_content_change(services: "Services", client: "WebClient | None", *, by: str,
+def after_content_change(services: Services, client: WebClient | None, *, by: str,
                          progress: Callable[[int, int], None] | None = None) -> AfterChange:
     """What every listener and CLI command that changes content calls afterwards: close the
     gaps that are now answered, then tell their requesters (and retry earlier failed DMs)."""

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Integer, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session
 
-from bot.content import usage
 from bot.content.vocabulary import DEFAULT_STAGES
 from bot.errors import InvalidInput
 from bot.models.content import ContentEvent, ContentItem, ContentSearch
@@ -67,7 +66,7 @@ class SearchedObjection:
     text: str
     searches: int
     no_match: int
-    last: datetime
+    last: datetime | None
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,8 @@ def _result_ids(session: Session):
 
 
 def _in(column, period: Period):
-    return and_(column >= period.start, column < period.end)
+    """Inside the period: the end is "now", so it is included (a click this second counts)."""
+    return and_(column >= period.start, column <= period.end)
 
 
 def build_report(session: Session, period: Period) -> ContentReport:
@@ -178,21 +178,22 @@ def build_report(session: Session, period: Period) -> ContentReport:
             item.helpful = int(count)
         elif kind == "not_helpful":
             item.not_helpful = int(count)
-        last = _as_utc(last)
-        if last is not None and (item.last_used is None or last > item.last_used):
-            item.last_used = last
+        when = _as_utc(last)
+        if when is not None and (item.last_used is None or when > item.last_used):
+            item.last_used = when
 
     for item_id, phrasings in _not_helpful_phrasings(session, period).items():
         if item_id in items:
             items[item_id].not_helpful_phrasings = phrasings
 
     ordered = sorted(items.values(), key=lambda i: (-i.shown, -i.shares, i.title.lower(), i.id))
-    no_match = int(session.scalar(select(func.count(ContentSearch.id)).where(
-        _in(ContentSearch.created_at, period), ContentSearch.confident.is_(False))) or 0)
+    searches, no_match = session.execute(select(
+        func.count(ContentSearch.id), func.sum(case((ContentSearch.confident.is_(False), 1), else_=0)))
+        .where(_in(ContentSearch.created_at, period))).one()
     return ContentReport(
         period=period,
-        searches=usage.search_count(session, period.start, period.end),
-        no_match_searches=no_match,
+        searches=int(searches or 0),
+        no_match_searches=int(no_match or 0),
         shares=totals["share"], helpful=totals["helpful"], not_helpful=totals["not_helpful"],
         items=ordered,
         unused=_unused_groups(ordered),
@@ -272,4 +273,4 @@ def _as_utc(value) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         value = datetime.fromisoformat(str(value))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from bot.models.content import ContentGap, ContentItem, ContentRequest, ContentS
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+    from sqlalchemy.engine import CursorResult
 
     from bot.services import Services
 
@@ -123,7 +124,7 @@ def file_request(session: Session, *, user_id: str, channel_id: str, search_id: 
     return FiledRequest(_view(row), gap.objection, requesters)
 
 
-def search_query(services: "Services", search_id: int, user_id: str) -> str:
+def search_query(services: Services, search_id: int, user_id: str) -> str:
     """What the rep searched, to start the request's "what do you need" with."""
     with services.db.session() as session:
         search = session.get(ContentSearch, search_id)
@@ -132,7 +133,7 @@ def search_query(services: "Services", search_id: int, user_id: str) -> str:
         return search.query
 
 
-def file(services: "Services", **fields) -> FiledRequest:
+def file(services: Services, **fields) -> FiledRequest:
     """`file_request` in its own transaction, on the services' clock."""
     with services.db.session() as session:
         return file_request(session, now=services.now(), **fields)
@@ -190,18 +191,18 @@ def pending_notices(session: Session, gap_ids: list[int] | None = None) -> list[
             for (gap_id, user_id), (objection, item, needs) in grouped.items()]
 
 
-def claim(services: "Services", notice: AnswerNotice) -> bool:
+def claim(services: Services, notice: AnswerNotice) -> bool:
     """Take the right to send this notice (exactly one caller wins), in its own transaction."""
     with services.db.session() as session:
-        result = session.execute(update(ContentRequest)
-                                 .where(ContentRequest.gap_id == notice.gap_id,
-                                        ContentRequest.user_id == notice.user_id,
-                                        ContentRequest.notified_at.is_(None))
-                                 .values(notified_at=services.now()))
+        claimed = (update(ContentRequest)
+                   .where(ContentRequest.gap_id == notice.gap_id, ContentRequest.user_id == notice.user_id,
+                          ContentRequest.notified_at.is_(None))
+                   .values(notified_at=services.now()))
+        result = cast("CursorResult[Any]", session.execute(claimed))
         return (result.rowcount or 0) > 0
 
 
-def release(services: "Services", notice: AnswerNotice, claimed_at_or_after: datetime) -> None:
+def release(services: Services, notice: AnswerNotice, claimed_at_or_after: datetime) -> None:
     """Slack refused the DM: hand the notice back so a later run sends it."""
     with services.db.session() as session:
         session.execute(update(ContentRequest)
@@ -210,7 +211,7 @@ def release(services: "Services", notice: AnswerNotice, claimed_at_or_after: dat
                         .values(notified_at=None))
 
 
-def notify_requesters(services: "Services", client: "WebClient", gap_ids: list[int] | None = None) -> int:
+def notify_requesters(services: Services, client: WebClient, gap_ids: list[int] | None = None) -> int:
     """DM every requester of the answered gaps (all answered gaps when None) the content that
     answers them; returns how many DMs went out. Safe to run concurrently and to re-run."""
     from bot.render import content as render

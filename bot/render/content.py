@@ -45,7 +45,7 @@ def _day(value: datetime | date | None) -> str:
 
 
 # --- help, tagging, learned ------------------------------------------------------------------
-def help_reply(vocabulary: "Vocabulary") -> dict:
+def help_reply(vocabulary: Vocabulary) -> dict:
     lines = "\n".join(f"`{bk.escape(usage)}` — {bk.escape(summary)}" for usage, summary in HELP)
     return bk.ephemeral("How to use /content", [
         bk.section("*/content* finds the best marketing content for what a prospect said. "
@@ -100,7 +100,7 @@ def tagged_view(objection: str, tagged) -> dict:
         callback_id="content_tagged", submit=None, close="Done")
 
 
-def closed_gaps_text(closed: Sequence["ClosedGap"]) -> str | None:
+def closed_gaps_text(closed: Sequence[ClosedGap]) -> str | None:
     """The note a marketer gets after a change that answered open gaps."""
     if not closed:
         return None
@@ -111,7 +111,7 @@ def closed_gaps_text(closed: Sequence["ClosedGap"]) -> str | None:
 
 
 # --- gaps ------------------------------------------------------------------------------------
-def gaps_reply(gaps: Sequence["GapSummary"], requests: dict[int, "GapRequests"], *, can_change: bool) -> dict:
+def gaps_reply(gaps: Sequence[GapSummary], requests: dict[int, GapRequests], *, can_change: bool) -> dict:
     if not gaps:
         return bk.ephemeral("No content gaps", [bk.section(
             "No content gaps right now: every objection reps searched had a good match. :tada:")])
@@ -174,7 +174,7 @@ def request_modal(need: str, stages: Sequence[str], *, search_id: int | None, ch
                     private_metadata=json.dumps({"search_id": search_id, "channel_id": channel_id}))
 
 
-def request_sent_view(filed: "FiledRequest", posted_to: str | None) -> dict:
+def request_sent_view(filed: FiledRequest, posted_to: str | None) -> dict:
     others = filed.requesters - 1
     crowd = f" {others} other rep(s) asked for this too." if others > 0 else ""
     where = f" It's posted in <#{posted_to}>." if posted_to else ""
@@ -184,7 +184,7 @@ def request_sent_view(filed: "FiledRequest", posted_to: str | None) -> dict:
         close="Done")
 
 
-def request_post(filed: "FiledRequest") -> dict:
+def request_post(filed: FiledRequest) -> dict:
     """The marketing channel's message about a new request."""
     request = filed.request
     crowd = "" if filed.requesters <= 1 else f" · {filed.requesters} reps have asked"
@@ -197,7 +197,7 @@ def request_post(filed: "FiledRequest") -> dict:
     return bk.message(fallback, blocks)
 
 
-def answer_notice(notice: "AnswerNotice") -> dict:
+def answer_notice(notice: AnswerNotice) -> dict:
     """The DM a requester gets when their gap is answered."""
     item = notice.item
     asked = " · ".join(f"“{bk.quote_user_text(n, 150)}”" for n in notice.needs[:3])
@@ -209,7 +209,7 @@ def answer_notice(notice: "AnswerNotice") -> dict:
     return bk.message(fallback, blocks)
 
 
-def requests_home_blocks(requests: Sequence["GapRequests"]) -> list[dict]:
+def requests_home_blocks(requests: Sequence[GapRequests]) -> list[dict]:
     """For the marketer's App Home: what reps asked for, most requested first."""
     blocks = [bk.divider(), bk.section("*Content requests from reps*")]
     if not requests:
@@ -223,12 +223,12 @@ def requests_home_blocks(requests: Sequence["GapRequests"]) -> list[dict]:
 
 
 # --- the report ------------------------------------------------------------------------------
-def _counts(item: "ItemUsage") -> str:
+def _counts(item: ItemUsage) -> str:
     return (f"shown {item.shown} · shared {item.shares} · :thumbsup: {item.helpful} · :thumbsdown: {item.not_helpful}"
             f" · last used {_day(item.last_used)}")
 
 
-def report_reply(report: "ContentReport", *, top: int = 8) -> dict:
+def report_reply(report: ContentReport, *, top: int = 8) -> dict:
     p = report.period
     blocks = [bk.header(f"Content report · {p.label}"),
               bk.context(f"{_day(p.start)} – {_day(p.end)} · {len(report.items)} items in the library"),
@@ -279,13 +279,13 @@ CSV_FIELDS = ["id", "title", "url", "type", "stage", "persona", "shown", "shares
               "last_used", "unused", "not_helpful_phrasings"]
 
 
-def _unused_flag(item: "ItemUsage") -> str:
+def _unused_flag(item: ItemUsage) -> str:
     if item.shares:
         return ""
     return "never shown" if item.shown == 0 else "never shared"
 
 
-def report_csv(report: "ContentReport") -> str:
+def report_csv(report: ContentReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -296,13 +296,13 @@ def report_csv(report: "ContentReport") -> str:
     return buffer.getvalue()
 
 
-def report_table(report: "ContentReport", *, top: int = 25) -> str:
+def report_table(report: ContentReport, *, top: int = 25) -> str:
     """The report for a terminal: totals, the items table, Not helpful, objections, unused."""
     p = report.period
     out = [f"Content report · {p.label} ({p.start:%Y-%m-%d} – {p.end:%Y-%m-%d})",
-           f"Searches {report.searches} ({report.no_match_searches} no good match) · shares {report.shares} · "
-           f"helpful {report.helpful} · not helpful {report.not_helpful} · "
-           f"unused {report.unused_count} of {len(report.items)} items", ""]
+           (f"Searches {report.searches} ({report.no_match_searches} no good match) · shares {report.shares} · "
+            f"helpful {report.helpful} · not helpful {report.not_helpful} · "
+            f"unused {report.unused_count} of {len(report.items)} items"), ""]
     width = 48
     out.append(f"{'Item':<{width}} {'Type':<22} {'Stage':<13} {'Shown':>6} {'Shares':>6} {'Help':>5} {'NotH':>5}"
                "  Last used")
@@ -334,7 +334,7 @@ def report_table(report: "ContentReport", *, top: int = 25) -> str:
     return "\n".join(out) + "\n"
 
 
-def report_chart(report: "ContentReport") -> bytes:
+def report_chart(report: ContentReport) -> bytes:
     """A PNG: per funnel stage, times shown, shares and Not helpful (bars) and unused items (share of the stage)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -371,7 +371,7 @@ def report_chart(report: "ContentReport") -> bytes:
 
 
 # --- marketing's weekly summary ------------------------------------------------------------
-def summary_blocks(summary: "MarketingSummary") -> list[dict]:
+def summary_blocks(summary: MarketingSummary) -> list[dict]:
     blocks = [bk.header(f"Marketing's week in content · {summary.period_label}")]
     if summary.gaps:
         lines = []
@@ -394,7 +394,7 @@ def summary_blocks(summary: "MarketingSummary") -> list[dict]:
     return blocks
 
 
-def summary_text(summary: "MarketingSummary") -> str:
+def summary_text(summary: MarketingSummary) -> str:
     return (f"Marketing's week in content ({summary.period_label}): {len(summary.gaps)} top gaps, "
             f"{sum(r.requesters for r in summary.requests.values())} requesters, "
             f"{len(summary.not_helpful)} items marked Not helpful, {summary.unused_count} unused items")
