@@ -30,6 +30,7 @@ EXPECTATIONS: dict[str, str] = {
     "REVALIGN_API_TOKEN": "a bearer token of at least 16 characters for POST /api/kpis",
     "REVALIGN_ALIGNMENT_CHANNEL": "a Slack channel ID such as C0123456789",
     "REVALIGN_DIGEST_CHANNEL": "a Slack channel ID such as C0123456789 (the weekly KPI digest goes there instead of DMs)",
+    "REVALIGN_MARKETING_CHANNEL": "a Slack channel ID such as C0123456789 (reps' content requests are posted there)",
     "REVALIGN_STALE_AFTER_DAYS": "a whole number of days (1-3650)",
     "REVALIGN_CONTENT_RESULTS": "a number of results from 1 to 5",
     "REVALIGN_TIMEZONE": "an IANA time zone such as America/New_York",
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(default=None, validation_alias="REVALIGN_API_TOKEN")
     alignment_channel: str | None = Field(default=None, validation_alias="REVALIGN_ALIGNMENT_CHANNEL")
     digest_channel: str | None = Field(default=None, validation_alias="REVALIGN_DIGEST_CHANNEL")
+    marketing_channel: str | None = Field(default=None, validation_alias="REVALIGN_MARKETING_CHANNEL")
     stale_after_days: int = Field(default=90, ge=1, le=3650, validation_alias="REVALIGN_STALE_AFTER_DAYS")
     content_results: int = Field(default=3, ge=1, le=5, validation_alias="REVALIGN_CONTENT_RESULTS")
     timezone: str = Field(default="UTC", validation_alias="REVALIGN_TIMEZONE")

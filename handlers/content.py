@@ -1,194 +1,240 @@
-"""`/content`: the command's dispatcher, and marketing's side: tagging, gaps and learned phrasings.
+"""`/content`: the command's dispatcher, and marketing's side: tagging, gaps, learned phrasings,
+the content report and reps' content requests.
 
-The search itself (results, More results, Share, Helpful / Not helpful) is in `handlers/content_search.py`."""
+The search itself (results, More results, Share, Helpful / Not helpful) is in `handlers/content_search.py`.
+Rendering is in `bot/render/content.py`; gap closing, requests and the report are domain code in `bot/content/`.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 
-from bot.render import blocks as bk
+from bot.content import gap_closing
+from bot.content import gaps as gaps_mod
+from bot.content import report as report_mod
+from bot.content import requests as content_requests
 from bot.content.text import clean_slack_text
-from bot.errors import RevalignError
-from bot.ids import parse_id
+from bot.errors import InvalidInput, RevalignError
+from bot.ids import parse_id, parse_optional_id
+from bot.render import blocks as bk
+from bot.render import content as render
+from bot.roles import require_role
 from bot.services import Services
 from handlers import content_search
 from handlers.registry import Registrar
 
 log = logging.getLogger("revalign.handlers.content")
 
-HELP = [
-    ("/content we're 2x the price of Vantage", "the best content for what the prospect said (top 3, as buttons to share)"),
-    ("/content type:case_study stage:decision persona:cfo no budget this quarter",
-     "filter inline by type, stage and persona"),
-    ("/content tag [objection]", "tag content with an objection (marketers; also the “Tag as objection” message shortcut)"),
-    ("/content gaps", "objections reps searched that nothing answered (marketers)"),
-    ("/content learned [url or title words]", "phrasings learned from reps' Helpful clicks, with Remove buttons (marketers)"),
-    ("/content help", "how to use /content"),
-]
-
-
-def help_reply(services: Services) -> dict:
-    vocabulary = services.content.vocabulary
-    lines = "\n".join(f"`{bk.escape(usage)}` — {bk.escape(summary)}" for usage, summary in HELP)
-    return bk.ephemeral("How to use /content", [
-        bk.section("*/content* finds the best marketing content for what a prospect said. "
-                   "Type the objection the way they said it:\n" + lines),
-        bk.context("type: " + ", ".join(vocabulary.types)),
-        bk.context("stage: " + ", ".join(vocabulary.stages) + "  ·  persona: " + ", ".join(vocabulary.personas)),
-    ])
-
-
-def gaps_reply(gaps) -> dict:
-    if not gaps:
-        return bk.ephemeral("No content gaps", [bk.section(
-            "No content gaps right now: every objection reps searched had a good match. :tada:")])
-    blocks = [bk.header("Content gaps"),
-              bk.context("Objections reps searched that had no good match, grouped by similarity.")]
-    for gap in gaps:
-        last = gap.last_seen.strftime("%b %-d, %Y")
-        times = "once" if gap.count == 1 else f"{gap.count} times"
-        text = f"*“{bk.quote_user_text(gap.objection, 200)}”*\nAsked {times} · last {last}"
-        if gap.examples:
-            text += "\n_Also:_ " + " · ".join(f"“{bk.quote_user_text(e, 80)}”" for e in gap.examples)
-        blocks.append(bk.section(text))
-        blocks.append(bk.actions([
-            bk.button("Tag content", "content_gap_tag", str(gap.id), style="primary"),
-            bk.button("Dismiss", "content_gap_dismiss", str(gap.id)),
-        ], block_id=f"content_gap_{gap.id}"))
-    return bk.ephemeral(f"{len(gaps)} content gaps", blocks)
-
-
-def learned_reply(items, learned) -> dict:
-    if items:
-        names = ", ".join(bk.link(i.url, i.title) for i in items[:5])
-        intro = f"Learned phrasings of {names}:"
-    else:
-        intro = "The latest learned phrasings (queries reps marked Helpful):"
-    if not learned:
-        return bk.ephemeral("No learned phrasings", [bk.section(
-            intro.rstrip(":") + ": none yet. They appear when reps click *Helpful* on a result.")])
-    blocks = [bk.section(intro)]
-    for entry in learned:
-        blocks.append(bk.section(
-            f"“{bk.quote_user_text(entry.phrasing, 200)}” → {bk.escape(entry.item_title)} (from <@{entry.added_by}>)",
-            accessory=bk.button("Remove", "content_learned_remove", str(entry.id), style="danger")))
-    blocks.append(bk.context("Removing a phrasing stops it from lifting that item in searches."))
-    return bk.ephemeral(f"{len(learned)} learned phrasings", blocks)
-
-
-def tag_modal(objection: str = "", gap_id: int | None = None) -> dict:
-    select = {
-        "type": "multi_external_select",
-        "action_id": "content_items",
-        "placeholder": bk.plain("Search the library by title or topic", 150),
-        "min_query_length": 0,
-        "max_selected_items": 10,
-    }
-    blocks = [
-        bk.text_input("Objection, the way prospects say it", "objection", "objection",
-                      initial=bk.truncate(objection, 300) if objection else None, max_length=300,
-                      placeholder="we're locked into a Vantage contract"),
-        {"type": "input", "block_id": "items", "label": bk.plain("Content that answers it", 2000),
-         "element": select},
-        bk.context("Tagged items rank higher for this objection in /content right away."),
-    ]
-    return bk.modal("Tag an objection", blocks, callback_id="content_tag", submit="Tag",
-                    private_metadata=json.dumps({"gap_id": gap_id}))
-
-
-def _int(value: str) -> int:
-    return parse_id(value)  # range-checked before any query (bot/ids.py)
+HELP = render.HELP
 
 
 def register(registrar: Registrar, services: Services) -> None:
     services.on_startup("content index", lambda: services.content.start())
     content_search.register(registrar, services)
+    registrar.command("/content", help=HELP)(content_command)
+    registrar.action("content_gap_tag")(gap_tag)
+    registrar.action("content_gap_dismiss")(gap_dismiss)
+    registrar.action("content_learned_remove")(learned_remove)
+    registrar.action("content_request")(request_button)
+    registrar.options("content_items")(item_options)
+    registrar.shortcut("tag_objection")(tag_shortcut)
+    registrar.view("content_tag")(tag_submit)
+    registrar.view("content_request")(request_submit)
 
-    @registrar.command("/content", help=HELP)
-    def content_command(ack, command, respond, client) -> None:
-        ack()
-        text = (command.get("text") or "").strip()
-        words = text.split()
-        verb = words[0].lower() if words else "help"
-        user_id = command["user_id"]
-        if verb == "help" and len(words) <= 1:
-            respond(**help_reply(services))
-        elif verb == "tag":
-            services.content.require_marketer(user_id, "tag content with objections")
-            objection = clean_slack_text(text[3:])
-            client.views_open(trigger_id=command["trigger_id"], view=tag_modal(objection))
-        elif verb == "gaps" and len(words) == 1:
-            respond(**gaps_reply(services.content.gaps(user_id)))
-        elif verb == "learned":
-            items, learned = services.content.learned_for(user_id, text[len("learned"):])
-            respond(**learned_reply(items, learned))
-        else:
-            content_search.search(services, text, command, respond)
 
-    @registrar.action("content_gap_tag")
-    def gap_tag(ack, body, action, client, respond) -> None:
-        ack()
-        services.content.require_marketer(body["user"]["id"], "tag content with objections")
-        gap_id = _int(action.get("value"))
-        objection = services.content.gap_objection(gap_id)
-        client.views_open(trigger_id=body["trigger_id"], view=tag_modal(objection, gap_id))
+# --- the command -------------------------------------------------------------------------------
+def content_command(ack, command, respond, client, context) -> None:
+    ack()
+    services: Services = context["services"]
+    text = (command.get("text") or "").strip()
+    words = text.split()
+    verb = words[0].lower() if words else "help"
+    user_id = command["user_id"]
+    if verb == "help" and len(words) <= 1:
+        respond(**render.help_reply(services.content.vocabulary))
+    elif verb == "tag":
+        services.content.require_marketer(user_id, "tag content with objections")
+        client.views_open(trigger_id=command["trigger_id"], view=render.tag_modal(clean_slack_text(text[3:])))
+    elif verb == "gaps" and len(words) == 1:
+        respond(**gaps_reply(services, user_id))
+    elif verb == "report" and len(words) <= 3:
+        content_report(services, client, respond, user_id, " ".join(words[1:]))
+    elif verb == "request":
+        need = clean_slack_text(text[len("request"):])
+        client.views_open(trigger_id=command["trigger_id"], view=render.request_modal(
+            need, services.content.vocabulary.stages, search_id=None, channel_id=command.get("channel_id", "")))
+    elif verb == "learned":
+        items, learned = services.content.learned_for(user_id, text[len("learned"):])
+        respond(**render.learned_reply(items, learned))
+    else:
+        content_search.search(services, text, command, respond)
 
-    @registrar.action("content_gap_dismiss")
-    def gap_dismiss(ack, body, action, respond) -> None:
-        ack()
-        objection = services.content.dismiss_gap(body["user"]["id"], _int(action.get("value")))
+
+def gaps_reply(services: Services, user_id: str) -> dict:
+    with services.db.session() as session:
+        role = require_role(session, user_id, gaps_mod.READ_ROLES, "see content gaps")
+        gaps = gaps_mod.top_gaps(session, 15)
+        requests = content_requests.requests_by_gap(session, [g.id for g in gaps])
+    return render.gaps_reply(gaps, requests, can_change=role in gaps_mod.CHANGE_ROLES)
+
+
+def content_report(services: Services, client, respond, user_id: str, period_text: str) -> None:
+    """Reply with the report, then DM its chart (the report itself must not wait for the upload)."""
+    with services.db.session() as session:
+        require_role(session, user_id, gaps_mod.READ_ROLES, "see the content report")
+        report = report_mod.build_report(session, report_mod.parse_period(period_text, services.now()))
+    respond(**render.report_reply(report))
+    try:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(channel=channel, content=render.report_chart(report),
+                               filename="revalign-content-report.png", title=f"Content usage · {report.period.label}",
+                               alt_txt="Bar charts of content shown, shared and Not helpful per funnel stage, "
+                                       "and the share of unused items per stage",
+                               initial_comment=f"Content usage by funnel stage, {report.period.label}.")
+    except Exception:
+        log.warning("content report chart upload failed", exc_info=True)
         respond(response_type="ephemeral", replace_original=False,
-                text=f"Dismissed the gap “{bk.quote_user_text(objection, 150)}”. It comes back if reps keep asking.")
+                text="I couldn't upload the report's chart just now; the numbers above are complete.")
 
-    @registrar.action("content_learned_remove")
-    def learned_remove(ack, body, action, respond) -> None:
-        ack()
-        removed = services.content.remove_learned(body["user"]["id"], _int(action.get("value")))
-        respond(response_type="ephemeral", replace_original=False,
-                text=f"Removed “{bk.quote_user_text(removed.phrasing, 150)}” from {bk.escape(removed.item_title)}.")
 
-    @registrar.options("content_items")
-    def item_options(ack, body) -> None:
-        try:
-            items = services.content.options_for(body.get("value") or "")
-        except Exception:  # noqa: BLE001 - an empty list beats a broken select
-            log.exception("content item options failed")
-            items = []
-        ack(options=[bk.option(i.title or i.url, str(i.id)) for i in items[:bk.MAX_OPTIONS]])
+# --- gaps, learned phrasings, the item select ----------------------------------------------------
+def _int(value) -> int:
+    return parse_id(value)  # range-checked before any query (bot/ids.py)
 
-    @registrar.shortcut("tag_objection")
-    def tag_shortcut(ack, shortcut, client, respond) -> None:
-        ack()
-        services.content.require_marketer(shortcut["user"]["id"], "tag content with objections")
-        text = clean_slack_text((shortcut.get("message") or {}).get("text", ""))
-        client.views_open(trigger_id=shortcut["trigger_id"], view=tag_modal(text[:300]))
 
-    @registrar.view("content_tag")
-    def tag_submit(ack, body, view) -> None:
-        values = view.get("state", {}).get("values", {})
-        objection = ((values.get("objection") or {}).get("objection") or {}).get("value") or ""
-        selected = ((values.get("items") or {}).get("content_items") or {}).get("selected_options") or []
-        try:
-            gap_id = json.loads(view.get("private_metadata") or "{}").get("gap_id")
-        except (ValueError, AttributeError):
-            gap_id = None
-        gap_id = gap_id if isinstance(gap_id, int) else None
-        try:
-            item_ids = [int(o["value"]) for o in selected]
-        except (KeyError, TypeError, ValueError):
-            ack(response_action="errors", errors={"items": "Pick the items again from the list."})
-            return
-        if not item_ids:
-            ack(response_action="errors", errors={"items": "Pick at least one content item."})
-            return
-        try:
-            tagged = services.content.tag(user_id=body["user"]["id"], objection=objection, item_ids=item_ids,
-                                          gap_id=gap_id)
-        except RevalignError as exc:  # PermissionDenied included: shown on the objection field
-            ack(response_action="errors", errors={"objection": bk.truncate(str(exc), 150)})
-            return
-        names = "\n".join(f"• {bk.link(i.url, i.title)}" for i in tagged)
-        ack(response_action="update", view=bk.modal("Tagged", [bk.section(
-            f"Tagged “{bk.quote_user_text(objection, 200)}” on:\n{names}\n\nReps searching for it now see these first.")],
-            callback_id="content_tagged", submit=None, close="Done"))
+def gap_tag(ack, body, action, client, context) -> None:
+    ack()
+    services: Services = context["services"]
+    services.content.require_marketer(body["user"]["id"], "tag content with objections")
+    gap_id = _int(action.get("value"))
+    objection = services.content.gap_objection(gap_id)
+    client.views_open(trigger_id=body["trigger_id"], view=render.tag_modal(objection, gap_id))
+
+
+def gap_dismiss(ack, body, action, respond, context) -> None:
+    ack()
+    objection = context["services"].content.dismiss_gap(body["user"]["id"], _int(action.get("value")))
+    respond(response_type="ephemeral", replace_original=False,
+            text=f"Dismissed the gap “{bk.quote_user_text(objection, 150)}”. It comes back if reps keep asking.")
+
+
+def learned_remove(ack, body, action, respond, context) -> None:
+    ack()
+    removed = context["services"].content.remove_learned(body["user"]["id"], _int(action.get("value")))
+    respond(response_type="ephemeral", replace_original=False,
+            text=f"Removed “{bk.quote_user_text(removed.phrasing, 150)}” from {bk.escape(removed.item_title)}.")
+
+
+def item_options(ack, body, context) -> None:
+    try:
+        items = context["services"].content.options_for(body.get("value") or "")
+    except Exception:
+        log.exception("content item options failed")
+        items = []
+    ack(options=[bk.option(i.title or i.url, str(i.id)) for i in items[:bk.MAX_OPTIONS]])
+
+
+# --- tagging -----------------------------------------------------------------------------------------
+def tag_shortcut(ack, shortcut, client, context) -> None:
+    ack()
+    context["services"].content.require_marketer(shortcut["user"]["id"], "tag content with objections")
+    text = clean_slack_text((shortcut.get("message") or {}).get("text", ""))
+    client.views_open(trigger_id=shortcut["trigger_id"], view=render.tag_modal(text[:300]))
+
+
+def _metadata(view: dict) -> dict:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def tag_submit(ack, body, view, client, context) -> None:
+    services: Services = context["services"]
+    values = view.get("state", {}).get("values", {})
+    objection = ((values.get("objection") or {}).get("objection") or {}).get("value") or ""
+    selected = ((values.get("items") or {}).get("content_items") or {}).get("selected_options") or []
+    gap_id = _metadata(view).get("gap_id")
+    try:
+        gap_id = parse_optional_id(gap_id)
+        item_ids = [parse_id(o["value"]) for o in selected]
+    except (KeyError, TypeError, InvalidInput):
+        ack(response_action="errors", errors={"items": "Pick the items again from the list."})
+        return
+    if not item_ids:
+        ack(response_action="errors", errors={"items": "Pick at least one content item."})
+        return
+    user_id = body["user"]["id"]
+    try:
+        tagged = services.content.tag(user_id=user_id, objection=objection, item_ids=item_ids, gap_id=gap_id)
+    except RevalignError as exc:  # PermissionDenied included: shown on the objection field
+        ack(response_action="errors", errors={"objection": bk.truncate(str(exc), 150)})
+        return
+    ack(response_action="update", view=render.tagged_view(objection, tagged))
+    if gap_id is not None and tagged:
+        gap_closing.record_tagged_answer(services, gap_id, tagged[0].id)
+    after_change(services, client, user_id)
+
+
+def after_change(services: Services, client, user_id: str) -> None:
+    """Close the gaps the change answered, tell their requesters, and tell the marketer what closed."""
+    outcome = gap_closing.after_content_change(services, client, by=user_id)
+    note = render.closed_gaps_text(outcome.closed)
+    if note:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.chat_postMessage(channel=channel, text=note, unfurl_links=False)
+
+
+# --- content requests --------------------------------------------------------------------------------
+def request_button(ack, body, action, client, context) -> None:
+    """*Request content* on a "No good match" reply: the value is the search's id."""
+    ack()
+    services: Services = context["services"]
+    search_id = _int(action.get("value"))
+    query = content_requests.search_query(services, search_id, body["user"]["id"])
+    channel_id = (body.get("channel") or {}).get("id", "")
+    client.views_open(trigger_id=body["trigger_id"], view=render.request_modal(
+        query, services.content.vocabulary.stages, search_id=search_id, channel_id=channel_id))
+
+
+def _field(values: dict, block: str, action: str) -> dict:
+    return (values.get(block) or {}).get(action) or {}
+
+
+def request_submit(ack, body, view, client, context) -> None:
+    services: Services = context["services"]
+    values = view.get("state", {}).get("values", {})
+    need = _field(values, "need", "need").get("value") or ""
+    prospect = _field(values, "prospect", "prospect").get("value") or ""
+    stage = ((_field(values, "stage", "stage").get("selected_option")) or {}).get("value") or ""
+    due_text = _field(values, "due", "due").get("selected_date")
+    metadata = _metadata(view)
+    try:
+        due = date.fromisoformat(due_text) if due_text else None
+    except ValueError:
+        ack(response_action="errors", errors={"due": "Pick the date again."})
+        return
+    if stage and stage not in services.content.vocabulary.stages:
+        ack(response_action="errors", errors={"stage": "Pick a stage from the list."})
+        return
+    user_id = body["user"]["id"]
+    search_id = metadata.get("search_id") if isinstance(metadata.get("search_id"), int) else None
+    channel_id = str(metadata.get("channel_id") or "")[:32]
+    try:
+        need, prospect = content_requests.validate(clean_slack_text(need), clean_slack_text(prospect), due,
+                                                   services.now().date())
+        if search_id is None:  # `/content request …`: the need is searched (and becomes a gap) like any objection
+            search_id = services.content.search(need, user_id=user_id, channel_id=channel_id).search_id
+        filed = content_requests.file(services, user_id=user_id, channel_id=channel_id, search_id=search_id,
+                                      need=need, prospect=prospect, stage=stage, due=due)
+    except RevalignError as exc:
+        field = "due" if "due date" in str(exc) else "prospect" if "prospect" in str(exc) else "need"
+        ack(response_action="errors", errors={field: bk.truncate(str(exc), 150)})
+        return
+    channel = services.settings.marketing_channel
+    ack(response_action="update", view=render.request_sent_view(filed, channel))
+    if channel:
+        client.chat_postMessage(channel=channel, **render.request_post(filed), unfurl_links=False)

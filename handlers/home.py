@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
+from bot.content import requests as content_requests
 from bot.render import blocks as bk
+from bot.render import content as render_content
 from bot.meetings import agenda as ag
 from bot.meetings import sources
 from bot.models import Role
@@ -48,6 +50,7 @@ def home_view(services: Services, user_id: str) -> dict:
             gaps = sources.content_gaps(session, now)
             blocks += [bk.divider(), bk.section("*Open content gaps* — objections nothing answers yet")]
             blocks += _section_blocks(gaps, "No content gaps right now.")
+            blocks += render_content.requests_home_blocks(content_requests.open_requests(session))
     if len(blocks) > bk.MAX_BLOCKS_MODAL:
         blocks = blocks[: bk.MAX_BLOCKS_MODAL - 1] + [bk.context("(shortened)")]
     return {"type": "home", "blocks": blocks}

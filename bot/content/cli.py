@@ -55,6 +55,75 @@ def import_library(
                f"({time.perf_counter() - started:.1f}s); the library has {content.item_count()} items.")
     if report.rejected:
         _print_rejections(report.rejected)
+    if report.changed_ids:
+        close_answered_gaps(services, by="import")
+    services.close()
+
+
+def close_answered_gaps(services, *, by: str) -> None:
+    """After a change to the library: close the gaps it answered and DM their requesters (when Slack is set up)."""
+    from bot.content import gap_closing
+
+    client = services.slack if services.settings.slack_bot_token else None
+    with _progress_bar() as progress:
+        task = progress.add_task("Re-checking open content gaps", total=None)
+        outcome = gap_closing.after_content_change(
+            services, client, by=by, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    for closed in outcome.closed:
+        typer.echo(f"Gap answered: “{closed.objection}” by {closed.item_title} ({closed.item_url})")
+    typer.echo(f"{len(outcome.closed)} content gap(s) answered"
+               + (f"; {outcome.notified} requester(s) told by DM." if client is not None else
+                  "; requesters will be told once SLACK_BOT_TOKEN is set and content changes again."))
+
+
+@content_cli.command("report")
+def report_command(
+    since: str = typer.Option("30d", "--since", help="30d, 12w, week, month, quarter, year, all, or a date YYYY-MM-DD"),
+    fmt: str = typer.Option("table", "--format", help="table or csv"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the table/CSV here instead of stdout."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="Also write the usage-by-stage chart (PNG) here."),
+) -> None:
+    """What content is used, unused and not helpful: per item shown, shares, Helpful, Not helpful, last used."""
+    from bot.cli import open_services, write_export
+    from bot.content import report as report_mod
+    from bot.render import content as render
+
+    if fmt not in ("table", "csv"):
+        raise InvalidInput("--format must be table or csv.")
+    services = open_services()
+    with services.db.session() as session:
+        report = report_mod.build_report(session, report_mod.parse_period(since, services.now()))
+    text = render.report_table(report) if fmt == "table" else render.report_csv(report)
+    write_export(text, out, f"Wrote the content report ({len(report.items)} items)")
+    if chart is not None:
+        chart.write_bytes(render.report_chart(report))
+        typer.echo(f"Wrote the chart to {chart}.", err=True)
+    services.close()
+
+
+@content_cli.command("summary")
+def summary_command(
+    post: bool = typer.Option(False, "--post", help="Post it to REVALIGN_MARKETING_CHANNEL instead of printing it."),
+) -> None:
+    """Marketing's weekly summary: top gaps and requests, Not helpful items, unused content."""
+    from bot.cli import open_services
+    from bot.content.summary import marketing_summary
+    from bot.render import blocks as bk
+    from bot.render import content as render
+
+    services = open_services()
+    with services.db.session() as session:
+        summary = marketing_summary(session, services.now())
+    blocks = render.summary_blocks(summary)
+    if post:
+        channel = services.settings.marketing_channel
+        if not channel:
+            raise InvalidInput("set REVALIGN_MARKETING_CHANNEL to post the summary.")
+        services.slack.chat_postMessage(channel=channel, text=render.summary_text(summary), blocks=blocks,
+                                        unfurl_links=False)
+        typer.echo(f"Posted marketing's summary to {channel}.")
+    else:
+        typer.echo(bk.render_blocks(blocks))
     services.close()
 
 

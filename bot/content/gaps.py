@@ -6,11 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFound
-from bot.models.content import ContentGap, ContentSearch
+from bot.models import Role
+from bot.models.content import ContentGap, ContentRequest, ContentSearch
+
+# Who may read gaps, requests and the content report (both department heads), and who may
+# change them (tag, dismiss): marketing.
+READ_ROLES = (Role.marketer, Role.marketing_head, Role.sales_head, Role.admin)
+CHANGE_ROLES = (Role.marketer, Role.marketing_head, Role.admin)
 
 # Cosine similarity (all-MiniLM-L6-v2) above which two objections count as the same gap.
 GROUP_THRESHOLD = 0.5  # paraphrases score ~0.5-0.6, other objections < 0.35
@@ -24,6 +30,7 @@ class GapSummary:
     last_seen: datetime
     first_seen: datetime
     examples: tuple[str, ...] = ()
+    requesters: int = 0  # reps who asked marketing for content on this gap (/content request)
 
 
 def open_gaps(session: Session, limit: int = 200) -> list[ContentGap]:
@@ -75,14 +82,39 @@ def top_gaps(session: Session, limit: int = 10, now: datetime | None = None,
         query = query.where(ContentGap.last_seen >= since)
     gaps = session.scalars(query.order_by(ContentGap.count.desc(), ContentGap.last_seen.desc(),
                                           ContentGap.id).limit(limit)).all()
+    ids = [g.id for g in gaps]
+    examples = _recent_queries(session, ids, 8)
+    requesters = _requester_counts(session, ids)
     summaries = []
     for gap in gaps:
-        examples = session.scalars(
-            select(ContentSearch.query).where(ContentSearch.gap_id == gap.id)
-            .order_by(ContentSearch.created_at.desc(), ContentSearch.id.desc()).limit(8)).all()
-        distinct = tuple(dict.fromkeys(e for e in examples if e.lower() != gap.objection.lower()))[:3]
-        summaries.append(GapSummary(gap.id, gap.objection, gap.count, gap.last_seen, gap.first_seen, distinct))
+        distinct = tuple(dict.fromkeys(e for e in examples.get(gap.id, ()) if e.lower() != gap.objection.lower()))[:3]
+        summaries.append(GapSummary(gap.id, gap.objection, gap.count, gap.last_seen, gap.first_seen, distinct,
+                                    requesters.get(gap.id, 0)))
     return summaries
+
+
+def _recent_queries(session: Session, gap_ids: list[int], per_gap: int) -> dict[int, list[str]]:
+    """The latest `per_gap` queries of each gap, in one query (a window function)."""
+    if not gap_ids:
+        return {}
+    ranked = (select(ContentSearch.gap_id, ContentSearch.query,
+                     func.row_number().over(partition_by=ContentSearch.gap_id,
+                                            order_by=(ContentSearch.created_at.desc(), ContentSearch.id.desc()))
+                     .label("n"))
+              .where(ContentSearch.gap_id.in_(gap_ids)).subquery())
+    out: dict[int, list[str]] = {}
+    for gap_id, text in session.execute(select(ranked.c.gap_id, ranked.c.query).where(ranked.c.n <= per_gap)
+                                        .order_by(ranked.c.gap_id, ranked.c.n)):
+        out.setdefault(gap_id, []).append(text)
+    return out
+
+
+def _requester_counts(session: Session, gap_ids: list[int]) -> dict[int, int]:
+    if not gap_ids:
+        return {}
+    rows = session.execute(select(ContentRequest.gap_id, func.count(func.distinct(ContentRequest.user_id)))
+                           .where(ContentRequest.gap_id.in_(gap_ids)).group_by(ContentRequest.gap_id))
+    return {gap_id: int(n) for gap_id, n in rows}
 
 
 def get_gap(session: Session, gap_id: int) -> ContentGap:

@@ -1,4 +1,4 @@
-"""Usage reports other features read: shares, most shared items, unused content."""
+"""Usage numbers other features read: shares and the most shared items (the content report is bot.content.report)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models.content import ContentEvent, ContentItem, ContentSearch
+from bot.models.content import ContentEvent, ContentItem
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,3 @@ def most_shared(session: Session, since: datetime, limit: int = 5) -> list[Share
         .order_by(shares.desc(), ContentItem.title)
         .limit(limit)).all()
     return [SharedItem(r.id, r.title, r.url, int(r.shares)) for r in rows]
-
-
-def search_count(session: Session, start: datetime, end: datetime) -> int:
-    return int(session.scalar(select(func.count(ContentSearch.id)).where(
-        ContentSearch.created_at >= start, ContentSearch.created_at < end)) or 0)
-
-
-def unused_items(session: Session, since: datetime, limit: int = 20) -> list[ContentItem]:
-    """Items nobody shared or marked Helpful since `since` (oldest first)."""
-    used = select(ContentEvent.item_id).where(
-        ContentEvent.kind.in_(("share", "helpful")), ContentEvent.created_at >= since)
-    return list(session.scalars(select(ContentItem).where(ContentItem.id.not_in(used))
-                                .order_by(ContentItem.created_at, ContentItem.id).limit(limit)))

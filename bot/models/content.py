@@ -3,9 +3,9 @@ searches, usage events, content gaps and learned phrasings."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.models.base import Base, utcnow
@@ -111,6 +111,30 @@ class ContentGap(Base):
     count: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | tagged | dismissed
+    # open | tagged (from the gap's button) | answered (closed itself: its phrasings now find content) | dismissed
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The item that answers it (auto-closed or tagged from the gap): what requesters are sent.
+    answered_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ContentRequest(Base):
+    """A rep asking marketing for content, on the gap their objection landed on.
+
+    `notified_at` is the exactly-once guard for the "your content is ready" DM: it is claimed
+    (NULL -> now) in one UPDATE before the DM is sent, and put back to NULL if Slack refuses."""
+
+    __tablename__ = "content_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gap_id: Mapped[int] = mapped_column(ForeignKey("content_gaps.id", ondelete="CASCADE"), index=True)
+    search_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32), default="")
+    need: Mapped[str] = mapped_column(Text)
+    prospect: Mapped[str] = mapped_column(String(200), default="")
+    stage: Mapped[str] = mapped_column(String(64), default="")
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    notified_at: Mapped[datetime | None] = mapped_column(nullable=True)
