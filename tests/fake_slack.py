@@ -1,6 +1,6 @@
 """A fake Slack Web API on 127.0.0.1 that records every call and can fail on purpose.
 
-Built on the app's own offline stand-in (`bot.local_slack.LocalSlack`), which
+Built on the app's own offline stand-in (`revalign_dev.local_slack.LocalSlack`), which
 answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
 `views.open`/`update`/`push`/`publish`, `users.info`, `conversations.open`,
 the external file-upload pair (`files.getUploadURLExternal`, the upload URL,
@@ -13,7 +13,7 @@ import json
 import threading
 from dataclasses import dataclass
 
-from bot.local_slack import LocalSlack, RecordedCall
+from revalign_dev.local_slack import LocalSlack, RecordedCall
 
 
 @dataclass
