@@ -223,6 +223,21 @@ def demo(
     run_demo(database, default_database=default_database)
 
 
+@cli.command()
+def playground(
+    port: int | None = typer.Option(None, help="Port on 127.0.0.1 (default: REVALIGN_PLAYGROUND_PORT, 8765)."),
+) -> None:
+    """A local web page that plays Slack for the bot: pick who you are, run commands, press buttons, fill modals."""
+    from revalign_dev.quiet import quiet_model_loading
+
+    quiet_model_loading()
+    from bot.settings import load_settings
+    from revalign_dev.commands import run_playground
+
+    chosen = port if port is not None else load_settings().playground_port
+    run_playground(open_services, port=chosen, say=lambda line: typer.echo(line, err=True))
+
+
 def _register_features() -> None:
     from bot.content import cli as content_cli
     from bot.kpis import cli as kpis_cli

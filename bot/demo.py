@@ -98,12 +98,28 @@ def seed_usage(services) -> None:
                                     item_id=item_id, helpful=True)
 
 
-def run_demo(database: Path, *, default_database: bool) -> None:
-    from bot import roles
+def features():
     from bot.content import demo as content_demo
     from bot.kpis import demo as kpis_demo
     from bot.lead_defs import demo as lead_defs_demo
     from bot.meetings import demo as meetings_demo
+
+    return (lead_defs_demo, content_demo, kpis_demo, meetings_demo)
+
+
+def seed_demo(services) -> None:
+    """Everything the demo workspace holds: people and roles, each feature's data, usage history."""
+    from bot import roles
+
+    with services.db.session() as session:
+        for person in DEMO_PEOPLE:
+            roles.set_role(session, person.user_id, person.role, by=DEMO_MARKER, now=services.now())
+    for feature in features():
+        feature.seed(services)
+    seed_usage(services)
+
+
+def run_demo(database: Path, *, default_database: bool) -> None:
     from bot.services import Services
     from bot.settings import load_settings
     from revalign_dev.local_run import LocalWorkspace, local_settings_overrides
@@ -122,17 +138,11 @@ def run_demo(database: Path, *, default_database: bool) -> None:
         settings = load_settings(DATABASE_URL=url, REVALIGN_ALIGNMENT_CHANNEL=DEMO_CHANNEL,
                                  **local_settings_overrides(slack))
         services = Services(settings)
-        with services.db.session() as session:
-            for person in DEMO_PEOPLE:
-                roles.set_role(session, person.user_id, person.role, by=DEMO_MARKER, now=services.now())
-        features = (lead_defs_demo, content_demo, kpis_demo, meetings_demo)
-        for feature in features:
-            feature.seed(services)
-        seed_usage(services)
+        seed_demo(services)
         services.start()
         workspace = LocalWorkspace(services, slack).start()
         try:
-            examples = [("U0REP", "/revalign help")] + [e for f in features for e in f.EXAMPLES]
+            examples = [("U0REP", "/revalign help")] + [e for f in features() for e in f.EXAMPLES]
             names = {p.user_id: p for p in DEMO_PEOPLE}
             for user_id, line in examples:
                 typer.echo("")
