@@ -26,13 +26,18 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(roles_cli, name="roles")
 
 
-def open_services(*, migrate_embedded: bool = True, check_schema: bool = True, database_url: str | None = None):
-    """Settings + database, refusing an un-migrated database with a clear message."""
+def open_services(*, migrate_embedded: bool = True, check_schema: bool = True, database_url: str | None = None,
+                  overrides: dict[str, str] | None = None):
+    """Settings + database, refusing an un-migrated database with a clear message.
+
+    `overrides` (env-style names) win over the environment, e.g. the local Slack's URL for `ask`."""
     from bot import migrate
     from bot.services import Services
     from bot.settings import load_settings
 
-    overrides = {"DATABASE_URL": database_url} if database_url else {}
+    overrides = dict(overrides or {})
+    if database_url:
+        overrides["DATABASE_URL"] = database_url
     settings = load_settings(**overrides)
     services = Services(settings)
     if check_schema:
@@ -182,32 +187,56 @@ def serve(
     services.close()
 
 
-# --- ask & demo -------------------------------------------------------------------------
+# --- ask, demo, playground (dev tooling in revalign_dev/, imported only here) ----------------
 @cli.command()
 def ask(
     command_line: str = typer.Argument(..., metavar="'/COMMAND TEXT'", help="e.g. \"/lead-def MQL\""),
-    user: str = typer.Option("U0LOCALUSER", "--user", help="Slack user ID to act as."),
-    channel: str = typer.Option("C0LOCAL01", "--channel", help="Channel ID the command is run in."),
+    user: str = typer.Option("U0REP", "--user", help="Slack user ID to act as (the demo's rep by default)."),
+    channel: str = typer.Option("C0SALESMKT", "--channel", help="Channel ID the command is run in."),
 ) -> None:
     """Run a slash command through the same code path as Slack and print the reply."""
-    from bot.local_run import run_slash_command
-    from bot.roles import parse_user_ref
+    from revalign_dev.quiet import quiet_model_loading
 
-    services = open_services()
-    services.start()
-    for reply in run_slash_command(services, command_line, user_id=parse_user_ref(user), channel_id=channel):
+    quiet_model_loading()
+    from bot.roles import parse_user_ref
+    from revalign_dev.commands import run_ask
+
+    for reply in run_ask(open_services, command_line, user_id=parse_user_ref(user), channel_id=channel):
         typer.echo(f"--- {reply.where} ---")
         typer.echo(reply.text)
 
 
 @cli.command()
 def demo(
-    database: Path = typer.Option(Path("revalign-demo.db"), help="SQLite file to (re)create."),
+    database: Path | None = typer.Option(None, help="SQLite file to (re)create (default: the default database, "
+                                                    "revalign.db here)."),
 ) -> None:
     """Create a local SQLite workspace with realistic sample data and run example commands."""
     from bot.demo import run_demo
+    from bot.settings import load_settings, sqlite_path
 
-    run_demo(database)
+    default_database = database is None
+    if database is None:
+        database = sqlite_path(load_settings().database_url)
+        if database is None:
+            raise RevalignError("DATABASE_URL points at a server database, which the demo never overwrites: "
+                                "pass --database demo.db or unset DATABASE_URL.")
+    run_demo(database, default_database=default_database)
+
+
+@cli.command()
+def playground(
+    port: int | None = typer.Option(None, help="Port on 127.0.0.1 (default: REVALIGN_PLAYGROUND_PORT, 8765)."),
+) -> None:
+    """A local web page that plays Slack for the bot: pick who you are, run commands, press buttons, fill modals."""
+    from revalign_dev.quiet import quiet_model_loading
+
+    quiet_model_loading()
+    from bot.settings import load_settings
+    from revalign_dev.commands import run_playground
+
+    chosen = port if port is not None else load_settings().playground_port
+    run_playground(open_services, port=chosen, say=lambda line: typer.echo(line, err=True))
 
 
 def _register_features() -> None:

@@ -34,6 +34,7 @@ EXPECTATIONS: dict[str, str] = {
     "REVALIGN_STALE_AFTER_DAYS": "a whole number of days (1-3650)",
     "REVALIGN_CONTENT_RESULTS": "a number of results from 1 to 5",
     "REVALIGN_TIMEZONE": "an IANA time zone such as America/New_York",
+    "REVALIGN_PLAYGROUND_PORT": "a port number (1024-65535) for `revalign playground` on 127.0.0.1",
 }
 
 
@@ -55,12 +56,17 @@ class Settings(BaseSettings):
     stale_after_days: int = Field(default=90, ge=1, le=3650, validation_alias="REVALIGN_STALE_AFTER_DAYS")
     content_results: int = Field(default=3, ge=1, le=5, validation_alias="REVALIGN_CONTENT_RESULTS")
     timezone: str = Field(default="UTC", validation_alias="REVALIGN_TIMEZONE")
+<<<<<<< HEAD
     # Slack needs every request acknowledged within 3 s, also under a burst: the ack
     # waits for a free listener thread (Bolt's default is 5) and a free HTTP thread.
     # Listener threads mostly wait on the database or Slack, so many are cheap
     # (benchmarks/bench_burst.py measures it).
     listener_threads: int = Field(default=64, ge=1, le=512, validation_alias="REVALIGN_LISTENER_THREADS")
     http_threads: int = Field(default=32, ge=1, le=256, validation_alias="REVALIGN_HTTP_THREADS")
+=======
+    # `revalign playground` listens here; `revalign ask` looks for a running playground here first.
+    playground_port: int = Field(default=8765, ge=1024, le=65535, validation_alias="REVALIGN_PLAYGROUND_PORT")
+>>>>>>> wt-playground
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -1,6 +1,6 @@
 """A fake Slack Web API on 127.0.0.1 that records every call and can fail on purpose.
 
-Built on the app's own offline stand-in (`bot.local_slack.LocalSlack`), which
+Built on the app's own offline stand-in (`revalign_dev.local_slack.LocalSlack`), which
 answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
 `views.open`/`update`/`push`/`publish`, `users.info`, `conversations.open`,
 the external file-upload pair (`files.getUploadURLExternal`, the upload URL,
@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.local_slack import LocalSlack, RecordedCall
+from revalign_dev.local_slack import LocalSlack, RecordedCall
 from bot.slack_text import BROADCAST, LINK
 
 # Slack's documented limits that slack_sdk's models leave unchecked.

@@ -1,9 +1,9 @@
-"""An offline stand-in for Slack's Web API on 127.0.0.1.
+"""An offline stand-in for Slack's Web API on 127.0.0.1 (dev tooling, never on the request path).
 
-`revalign ask` and `revalign demo` point the app's client and the commands'
-response_url at it, so a slash command runs through exactly the code path it
-takes in Slack and the replies can be printed. The test suite's fake Slack
-extends it with failure injection.
+`revalign ask`, `revalign demo` and `revalign playground` point the app's client and the
+commands' response_url at it, so a slash command runs through exactly the code path it
+takes in Slack and the replies can be shown. The test suite's fake Slack extends it with
+failure injection (`intercept`); the playground follows the conversation (`observe`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class LocalSlack:
 
     def __init__(self) -> None:
         self.calls: list[RecordedCall] = []
+        # Display names users.info answers with (the playground fills it with the demo's people).
+        self.people: dict[str, str] = {}
         self.uploads: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -97,6 +99,9 @@ class LocalSlack:
         """Return a canned (status, headers, body) to fail this call, or None to answer normally."""
         return None
 
+    def observe(self, call: RecordedCall, answer: dict[str, Any] | None) -> None:
+        """Called (under the lock) for every call answered normally, with the Web API answer if any."""
+
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel") or "C0LOCAL01"
         if method == "auth.test":
@@ -117,8 +122,9 @@ class LocalSlack:
             return {"ok": True, "view": view}
         if method == "users.info":
             user = args.get("user", "U0UNKNOWN")
-            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": f"User {user}",
-                                         "tz": "America/New_York", "profile": {"display_name": user.lower()}}}
+            name = self.people.get(user, f"User {user}")
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": name,
+                                         "tz": "America/New_York", "profile": {"display_name": name}}}
         if method == "conversations.open":
             users = str(args.get("users", "U0UNKNOWN"))
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
@@ -166,23 +172,24 @@ class LocalSlack:
                     return
                 call = RecordedCall(method=method, args=args, headers=headers, path=path, raw=raw)
                 canned = slack.intercept(call)
-                if canned is None:
-                    with slack._changed:
-                        slack.calls.append(call)
-                        if method == "upload":
-                            slack.uploads[args["file_id"]] = raw
-                        slack._changed.notify_all()
-                else:
+                if canned is not None:
                     with slack._changed:
                         slack._changed.notify_all()
                     self._send(*canned)
                     return
+                answer = None if method in ("response_url", "upload") else slack.answer(method, args)
+                with slack._changed:
+                    slack.calls.append(call)
+                    if method == "upload":
+                        slack.uploads[args["file_id"]] = raw
+                    slack.observe(call, answer)
+                    slack._changed.notify_all()
                 if method == "response_url":
                     self._send(200, {"Content-Type": "text/plain"}, b"ok")
                 elif method == "upload":
                     self._send(200, {"Content-Type": "text/plain"}, f"OK - {len(raw)}".encode())
                 else:
-                    body = json.dumps(slack.answer(method, args)).encode()
+                    body = json.dumps(answer).encode()
                     self._send(200, {"Content-Type": "application/json; charset=utf-8"}, body)
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
