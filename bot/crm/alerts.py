@@ -150,7 +150,8 @@ class Router:
             from slack_sdk.errors import SlackApiError
 
             try:
-                self._users[email] = self.client.users_lookupByEmail(email=email)["user"]["id"]
+                found = self.client.users_lookupByEmail(email=email).get("user") or {}
+                self._users[email] = found.get("id") or None
             except SlackApiError as exc:
                 error = exc.response.get("error") if exc.response is not None else ""
                 if error not in ("users_not_found", "missing_scope", "account_inactive"):

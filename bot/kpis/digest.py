@@ -65,6 +65,7 @@ class DigestMetric:
     on_target: bool | None
     trend: list[float | None] = field(default_factory=list)      # aligned with Digest.trend_periods
     trend_targets: list[float | None] = field(default_factory=list)
+    source: str = ""          # "from HubSpot, synced Mon 06:00" for CRM-synced values (bot/crm), else ""
 
 
 @dataclass
@@ -125,12 +126,16 @@ def build_digest(session: Session, period: str, now: datetime, *, tz: str = "UTC
     previous = periods.previous_period(period)
     all_values = values.metric_values(session, trend if previous in trend else [previous, *trend], tz=tz)
     goals = targets.targets_for(session, trend)
+    from bot.crm.kpi_values import sources_for  # where CRM-synced values came from
+
+    sources = sources_for(session, period, tz)
     metrics = []
     for metric in catalog.CATALOG:
         line = values.MetricLine(metric, period, all_values[(metric.key, period)],
                                  all_values[(metric.key, previous)], goals[(metric.key, period)])
         metrics.append(digest_metric(line, trend=[all_values[(metric.key, p)] for p in trend],
                                      trend_targets=[goals[(metric.key, p)] for p in trend]))
+        metrics[-1].source = sources.get(metric.key, "")
     start, end = week.bounds(tz)
     notes: dict[str, str] = {}
     shared = _shared_content(session, start, end, now, notes)
@@ -259,6 +264,8 @@ def metric_line(m: DigestMetric) -> str:
         parts.append(f"target {m.target_text}")
     if m.value is None:
         parts[0] = f"*{bk.escape(m.name)}*: — _not recorded_"
+    elif m.source:
+        parts.append(f"_{bk.escape(m.source)}_")
     return "• " + "  ·  ".join(parts)
 
 

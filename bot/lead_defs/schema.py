@@ -134,6 +134,8 @@ def validate_content(raw: dict[str, Any], *, line_of=lambda name: None) -> list[
             add(name, f"{label}: an item in {name} is longer than {MAX_ITEM_LENGTH} characters")
     crm = raw.get("crm")
     if crm is not None:
+        if isinstance(crm, dict):   # the YAML loader's line bookkeeping is not content
+            crm = {k: v for k, v in crm.items() if not str(k).startswith("__")}
         if not isinstance(crm, dict) or set(crm) - set(CRM_SYSTEMS):
             add("crm", f"{label}: crm must map hubspot and/or salesforce to a list of CRM stage values")
         elif any(not isinstance(v, (str, list)) or (isinstance(v, list) and (
