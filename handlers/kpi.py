@@ -70,6 +70,11 @@ def summary_reply(session, period: str, *, tz: str, fall_back: bool = False, in_
         lines = values.period_lines(session, period, tz=tz)
     week = periods.as_week(period)
     metrics = [digest_metric(line) for line in lines]
+    from bot.crm.kpi_values import sources_for  # "from HubSpot, synced Mon 06:00" (bot/crm)
+
+    synced = sources_for(session, period, tz)
+    for m in metrics:
+        m.source = synced.get(m.key, "")
     recorded = sum(1 for m in metrics if m.value is not None)
     blocks = [bk.header(f"Shared KPIs · {week.label()}")]
     if note:
@@ -90,6 +95,11 @@ def summary_reply(session, period: str, *, tz: str, fall_back: bool = False, in_
 def set_reply(result: commands.SetResult) -> dict:
     metric, outcome = result.metric, result.outcome
     stored = catalog.format_value(metric, outcome.entry.value)
+    if outcome.status == "overridden":   # a value synced from the CRM wins (bot/crm)
+        synced = catalog.format_value(metric, outcome.previous)
+        text = (f"{metric.name} for {result.period} comes from the CRM sync ({synced}), which wins; "
+                f"your {stored} is kept beside it, marked overridden.")
+        return bk.ephemeral(text, [bk.section(f":information_source: {bk.escape(text)}")])
     if outcome.status == "unchanged":
         detail = "(unchanged)"
     elif outcome.previous is None:

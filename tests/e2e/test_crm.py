@@ -370,3 +370,20 @@ def test_cli_check_and_sync_against_the_fake(database_url, slack, clock, hubspot
     bad = subprocess.run([sys.executable, "-m", "bot.cli", "crm", "check"], env={**env, "HUBSPOT_ACCESS_TOKEN": "pat-x"},
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "rejected the access token" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_kpi_in_slack_shows_the_source_and_the_sync_wins_over_a_typed_value(slack_app, hubspot):
+    from bot.crm.hubspot import HubSpotConnector
+
+    services = slack_app.services
+    _map_stages(services)
+    run_sync(services, connector=HubSpotConnector(HUBSPOT_TOKEN, base_url=hubspot.url))
+    slack_app.set_role("U0MKTHEAD", Role.marketing_head)
+    reply = slack_app.command("/kpi", "set MQLs 130 week 2026-W47", user_id="U0MKTHEAD")
+    assert "comes from the CRM sync (10), which wins" in text_of(reply)
+    shown = text_of(slack_app.command("/kpi", "2026-W47", user_id="U0MKTHEAD"))
+    assert "MQLs*: 10" in shown or "MQLs: 10" in shown
+    assert "from HubSpot, synced Tue 15:00; overrides 130 typed via slack" in shown
+    # The next sync keeps the CRM's number and the typed one beside it.
+    run_sync(services, connector=HubSpotConnector(HUBSPOT_TOKEN, base_url=hubspot.url), since=START - dt.timedelta(days=30))
+    assert _w47(services)["mqls"] == 10
