@@ -241,11 +241,12 @@ def playground(
 
 def _register_features() -> None:
     from bot.content import cli as content_cli
+    from bot.crm import cli as crm_cli
     from bot.kpis import cli as kpis_cli
     from bot.lead_defs import cli as lead_defs_cli
     from bot.meetings import cli as meetings_cli
 
-    for feature in (lead_defs_cli, content_cli, kpis_cli, meetings_cli):
+    for feature in (lead_defs_cli, content_cli, kpis_cli, meetings_cli, crm_cli):
         feature.register(cli)
 
 

@@ -35,6 +35,22 @@ EXPECTATIONS: dict[str, str] = {
     "REVALIGN_CONTENT_RESULTS": "a number of results from 1 to 5",
     "REVALIGN_TIMEZONE": "an IANA time zone such as America/New_York",
     "REVALIGN_PLAYGROUND_PORT": "a port number (1024-65535) for `revalign playground` on 127.0.0.1",
+    # --- CRM (bot/crm) ---
+    "REVALIGN_CRM": "'hubspot' or 'salesforce' (the CRM KPIs and SLA alerts come from)",
+    "HUBSPOT_ACCESS_TOKEN": "a HubSpot private-app access token (starts with 'pat-')",
+    "HUBSPOT_API_URL": "an http(s) base URL of the HubSpot API, e.g. https://api.hubapi.com",
+    "HUBSPOT_PORTAL_ID": "your HubSpot account (portal) ID, for record links",
+    "SALESFORCE_USERNAME": "the Salesforce integration user's username",
+    "SALESFORCE_PASSWORD": "that user's password",
+    "SALESFORCE_SECURITY_TOKEN": "that user's security token (Settings > Reset My Security Token)",
+    "SALESFORCE_DOMAIN": "'login', 'test' or your My Domain (e.g. acme.my)",
+    "SALESFORCE_LOGIN_URL": "an http(s) base URL of the Salesforce login server, overriding SALESFORCE_DOMAIN",
+    "SALESFORCE_CLIENT_ID": "the connected app's consumer key (for the OAuth refresh token)",
+    "SALESFORCE_CLIENT_SECRET": "the connected app's consumer secret",
+    "SALESFORCE_REFRESH_TOKEN": "an OAuth refresh token of the connected app",
+    "REVALIGN_CRM_SYNC_HOUR": "the hour (0-23, REVALIGN_TIMEZONE) of the daily CRM sync",
+    "REVALIGN_SALES_CHANNEL": "a Slack channel ID such as C0123456789 (sales-owned SLA alerts)",
+    "REVALIGN_MARKETING_ALERTS_CHANNEL": "a Slack channel ID such as C0123456789 (marketing-owned SLA alerts)",
 }
 
 
@@ -56,17 +72,30 @@ class Settings(BaseSettings):
     stale_after_days: int = Field(default=90, ge=1, le=3650, validation_alias="REVALIGN_STALE_AFTER_DAYS")
     content_results: int = Field(default=3, ge=1, le=5, validation_alias="REVALIGN_CONTENT_RESULTS")
     timezone: str = Field(default="UTC", validation_alias="REVALIGN_TIMEZONE")
-<<<<<<< HEAD
     # Slack needs every request acknowledged within 3 s, also under a burst: the ack
     # waits for a free listener thread (Bolt's default is 5) and a free HTTP thread.
     # Listener threads mostly wait on the database or Slack, so many are cheap
     # (benchmarks/bench_burst.py measures it).
     listener_threads: int = Field(default=64, ge=1, le=512, validation_alias="REVALIGN_LISTENER_THREADS")
     http_threads: int = Field(default=32, ge=1, le=256, validation_alias="REVALIGN_HTTP_THREADS")
-=======
     # `revalign playground` listens here; `revalign ask` looks for a running playground here first.
     playground_port: int = Field(default=8765, ge=1024, le=65535, validation_alias="REVALIGN_PLAYGROUND_PORT")
->>>>>>> wt-playground
+    # --- CRM (bot/crm): secrets are SecretStr and never logged ---
+    crm: str | None = Field(default=None, validation_alias="REVALIGN_CRM")
+    hubspot_access_token: SecretStr | None = Field(default=None, validation_alias="HUBSPOT_ACCESS_TOKEN")
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", validation_alias="HUBSPOT_API_URL")
+    hubspot_portal_id: str | None = Field(default=None, validation_alias="HUBSPOT_PORTAL_ID")
+    salesforce_username: str | None = Field(default=None, validation_alias="SALESFORCE_USERNAME")
+    salesforce_password: SecretStr | None = Field(default=None, validation_alias="SALESFORCE_PASSWORD")
+    salesforce_security_token: SecretStr | None = Field(default=None, validation_alias="SALESFORCE_SECURITY_TOKEN")
+    salesforce_domain: str = Field(default="login", validation_alias="SALESFORCE_DOMAIN")
+    salesforce_login_url: str | None = Field(default=None, validation_alias="SALESFORCE_LOGIN_URL")
+    salesforce_client_id: str | None = Field(default=None, validation_alias="SALESFORCE_CLIENT_ID")
+    salesforce_client_secret: SecretStr | None = Field(default=None, validation_alias="SALESFORCE_CLIENT_SECRET")
+    salesforce_refresh_token: SecretStr | None = Field(default=None, validation_alias="SALESFORCE_REFRESH_TOKEN")
+    crm_sync_hour: int = Field(default=6, ge=0, le=23, validation_alias="REVALIGN_CRM_SYNC_HOUR")
+    sales_channel: str | None = Field(default=None, validation_alias="REVALIGN_SALES_CHANNEL")
+    marketing_alerts_channel: str | None = Field(default=None, validation_alias="REVALIGN_MARKETING_ALERTS_CHANNEL")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -128,6 +157,28 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("unknown time zone") from exc
         return value
+
+    @field_validator("crm", "hubspot_portal_id", "salesforce_username", "salesforce_login_url",
+                     "salesforce_client_id", "hubspot_access_token", "salesforce_password",
+                     "salesforce_security_token", "salesforce_client_secret", "salesforce_refresh_token",
+                     "sales_channel", "marketing_alerts_channel", mode="before")
+    @classmethod
+    def _crm_blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("crm")
+    @classmethod
+    def _crm_name(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() not in ("hubspot", "salesforce"):
+            raise ValueError("unknown CRM")
+        return value.strip().lower() if value else None
+
+    @field_validator("hubspot_api_url", "salesforce_login_url")
+    @classmethod
+    def _crm_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("malformed")
+        return value.rstrip("/") if value else value
 
     @cached_property
     def is_embedded_sqlite(self) -> bool:

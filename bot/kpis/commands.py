@@ -115,6 +115,11 @@ def week_summary(session: Session, period: str, *, now: datetime, tz: str, fall_
         note = f"Nothing is recorded for {period} yet, so here is last week."
         period = periods.previous_period(period)
     metrics = [digest_metric(line) for line in values.period_lines(session, period, tz=tz)]
+    from bot.crm.kpi_values import sources_for  # "from HubSpot, synced Mon 06:00" (bot/crm)
+
+    synced = sources_for(session, period, tz)
+    for m in metrics:
+        m.source = synced.get(m.key, "")
     in_progress = period == periods.current_period(now, tz) and not note
     return WeekSummary(period, periods.as_week(period).label(), periods.previous_period(period), metrics,
                        in_progress, note)

@@ -61,6 +61,7 @@ class DigestMetric:
     problem: str = ""         # the same without name and value: "check the inputs (… can't be over 100%)"
     trend: list[float | None] = field(default_factory=list)      # aligned with Digest.trend_periods
     trend_targets: list[float | None] = field(default_factory=list)
+    source: str = ""          # "from HubSpot, synced Mon 06:00" for CRM-synced values (bot/crm), else ""
 
 
 @dataclass
@@ -123,12 +124,16 @@ def build_digest(session: Session, period: str, now: datetime, *, tz: str = "UTC
     previous = periods.previous_period(period)
     all_values = values.metric_values(session, trend if previous in trend else [previous, *trend], tz=tz)
     goals = targets.targets_for(session, trend)
+    from bot.crm.kpi_values import sources_for  # where CRM-synced values came from
+
+    sources = sources_for(session, period, tz)
     metrics = []
     for metric in catalog.CATALOG:
         line = values.MetricLine(metric, period, all_values[(metric.key, period)],
                                  all_values[(metric.key, previous)], goals[(metric.key, period)])
         metrics.append(digest_metric(line, trend=[all_values[(metric.key, p)] for p in trend],
                                      trend_targets=[goals[(metric.key, p)] for p in trend]))
+        metrics[-1].source = sources.get(metric.key, "")
     start, end = week.bounds(tz)
     return Digest(period=period, period_label=week.label(), previous_period=previous, generated_at=now,
                   trend_periods=trend, metrics=metrics,

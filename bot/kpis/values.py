@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from bot.content.usage import share_count
+from bot.crm.kpi_values import CRM_SOURCES
 from bot.errors import InvalidInput
 from bot.kpis import catalog, periods, targets
 from bot.kpis.catalog import Metric
@@ -42,7 +43,7 @@ class EntryError:
 class Outcome:
     entry: Entry
     previous: float | None
-    status: str           # "stored" (new), "updated", "unchanged"
+    status: str           # "stored" (new), "updated", "unchanged", "overridden" (a CRM-synced value stays)
 
 
 @dataclass
@@ -173,6 +174,13 @@ def record(session: Session, entries: Iterable[Entry], *, source: str, by: str, 
                 progress(done)
             continue
         previous = row.value
+        if row.source in CRM_SOURCES and source not in CRM_SOURCES:
+            # The CRM sync wins (bot/crm/kpi_values.py): the typed value is kept beside it, marked overridden.
+            row.overridden_value, row.overridden_source, row.overridden_by = entry.value, source, by
+            report.outcomes.append(Outcome(entry, previous, "overridden"))
+            if progress:
+                progress(done)
+            continue
         if previous == entry.value:
             report.outcomes.append(Outcome(entry, previous, "unchanged"))
         else:

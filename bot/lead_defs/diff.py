@@ -53,7 +53,7 @@ def diff_definitions(before: dict[str, Any], after: dict[str, Any]) -> list[Fiel
     changes: list[FieldChange] = []
     for name in CONTENT_FIELDS:
         old, new = before.get(name), after.get(name)
-        if old == new:
+        if old == new or (name == "crm" and not old and not new):
             continue
         change = FieldChange(name, LABELS[name], before=old, after=new)
         if name in LIST_FIELDS:

@@ -15,7 +15,7 @@ OWNERS = ("marketing", "sales", "shared")
 # The editable content of a definition, in file and display order.
 CONTENT_FIELDS = (
     "key", "full_name", "aliases", "kind", "position", "definition", "criteria", "disqualifiers",
-    "owner", "next_action", "sla", "handoff", "example",
+    "owner", "next_action", "sla", "handoff", "example", "crm",
 )
 LIST_FIELDS = ("aliases", "criteria", "disqualifiers")
 TEXT_FIELDS = ("full_name", "definition", "next_action", "sla", "handoff", "example")
@@ -26,6 +26,7 @@ LABELS = {
     "key": "Key", "full_name": "Full name", "aliases": "Aliases", "kind": "Kind", "position": "Funnel position",
     "definition": "Definition", "criteria": "Qualifying criteria", "disqualifiers": "Disqualifiers",
     "owner": "Owner", "next_action": "Next action", "sla": "SLA", "handoff": "Hand-off", "example": "Example",
+    "crm": "CRM counterparts",
 }
 
 MAX_LENGTHS = {
@@ -33,6 +34,9 @@ MAX_LENGTHS = {
 }
 MAX_LIST_ITEMS = 20
 MAX_ITEM_LENGTH = 300
+
+# `crm:` maps a stage to its CRM values: {"hubspot": [...], "salesforce": [...]} (bot/crm reads it).
+CRM_SYSTEMS = ("hubspot", "salesforce")
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
 
@@ -70,12 +74,26 @@ def normalize_content(raw: dict[str, Any]) -> dict[str, Any]:
             out[name] = [" ".join(str(v).split()) for v in (value or []) if str(v).strip()]
         elif name == "position":
             out[name] = value
+        elif name == "crm":
+            out[name] = normalize_crm(value)
         elif name == "kind" or name == "owner":
             out[name] = str(value or "").strip().lower()
         elif name in ("key", "full_name"):
             out[name] = " ".join(str(value or "").split())
         else:
             out[name] = str(value or "").strip()
+    return out
+
+
+def normalize_crm(value: Any) -> dict[str, list[str]]:
+    """{"hubspot": "x"} or {"hubspot": ["x", ""]} → {"hubspot": ["x"]}; empty systems dropped."""
+    out: dict[str, list[str]] = {}
+    for system in CRM_SYSTEMS:
+        items = (value or {}).get(system) if isinstance(value, dict) else None
+        items = [items] if isinstance(items, (str, int, float)) else (items or [])
+        cleaned = [" ".join(str(v).split()) for v in items if str(v).strip()]
+        if cleaned:
+            out[system] = cleaned
     return out
 
 
@@ -114,6 +132,16 @@ def validate_content(raw: dict[str, Any], *, line_of=lambda name: None) -> list[
             add(name, f"{label}: {name} has {len(value)} items; the limit is {MAX_LIST_ITEMS}")
         elif any(len(str(v)) > MAX_ITEM_LENGTH for v in value):
             add(name, f"{label}: an item in {name} is longer than {MAX_ITEM_LENGTH} characters")
+    crm = raw.get("crm")
+    if crm is not None:
+        if isinstance(crm, dict):   # the YAML loader's line bookkeeping is not content
+            crm = {k: v for k, v in crm.items() if not str(k).startswith("__")}
+        if not isinstance(crm, dict) or set(crm) - set(CRM_SYSTEMS):
+            add("crm", f"{label}: crm must map hubspot and/or salesforce to a list of CRM stage values")
+        elif any(not isinstance(v, (str, list)) or (isinstance(v, list) and (
+                len(v) > MAX_LIST_ITEMS or not all(isinstance(i, (str, int, float)) and len(str(i)) <= 160 for i in v)))
+                for v in crm.values()):
+            add("crm", f"{label}: each crm system takes a list of up to {MAX_LIST_ITEMS} stage values")
     kind = raw.get("kind")
     kind_ok = isinstance(kind, str) and kind.strip().lower() in KINDS
     if not kind_ok:
@@ -256,7 +284,7 @@ def dump_yaml(records: list[dict[str, Any]]) -> str:
         item: dict[str, Any] = {}
         for name in CONTENT_FIELDS:
             value = record.get(name)
-            if name == "position" and value is None:
+            if (name == "position" and value is None) or (name == "crm" and not value):
                 continue
             item[name] = value
         for name in META_FIELDS:

@@ -49,7 +49,7 @@ APPROVER_ROLES = [Role.marketing_head, Role.sales_head]
 REJECTER_ROLES = [Role.marketing_head, Role.sales_head]
 # Fields a proposal may change; key, kind and position change only by file import.
 EDITABLE_FIELDS = ("full_name", "aliases", "definition", "criteria", "disqualifiers", "owner",
-                   "next_action", "sla", "handoff", "example")
+                   "next_action", "sla", "handoff", "example", "crm")
 MAX_SUMMARY = 500
 
 
@@ -69,6 +69,7 @@ class DefinitionView:
     sla: str
     handoff: str
     example: str
+    crm: dict[str, Any]
     version: int
     updated_by: str
     updated_at: datetime

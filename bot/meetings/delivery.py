@@ -110,7 +110,11 @@ def tick(services, holder: str, now: datetime | None = None) -> RunReport | None
     now = now or services.now()
     if not acquire_lease(services.db, holder, now):
         return None
-    return run_due(services, now, holder=holder)
+    report = run_due(services, now, holder=holder)
+    from bot.crm.schedule import on_tick as crm_daily_sync  # the daily CRM sync (bot/crm), own thread
+
+    crm_daily_sync(services, now)
+    return report
 
 
 # --- the core ----------------------------------------------------------------------------------

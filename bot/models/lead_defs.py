@@ -30,6 +30,8 @@ class LeadDefinition(Base):
     sla: Mapped[str] = mapped_column(Text, default="")
     handoff: Mapped[str] = mapped_column(Text, default="")
     example: Mapped[str] = mapped_column(Text, default="")
+    # CRM counterparts of a stage, {"hubspot": [...], "salesforce": [...]} (bot/crm reads them).
+    crm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -47,6 +47,8 @@ def metric_line(m: DigestMetric) -> str:
     target = _target_part(m)
     if target:
         parts.append(target)
+    if m.value is not None and m.source:
+        parts.append(f"_{bk.escape(m.source)}_")
     return "• " + "  ·  ".join(parts)
 
 
@@ -89,6 +91,11 @@ def summary_reply(summary: commands.WeekSummary) -> dict[str, Any]:
 def set_reply(result: commands.SetResult) -> dict[str, Any]:
     metric, outcome = result.metric, result.outcome
     stored = catalog.format_value(metric, outcome.entry.value)
+    if outcome.status == "overridden":  # a value synced from the CRM wins (bot/crm)
+        synced = catalog.format_value(metric, outcome.previous)
+        text = (f"{metric.name} for {result.period} comes from the CRM sync ({synced}), which wins; "
+                f"your {stored} is kept beside it, marked overridden.")
+        return bk.ephemeral(bk.escape(text), [bk.section(f":information_source: {bk.escape(text)}")])
     if outcome.status == "unchanged":
         detail = "(unchanged)"
     elif outcome.previous is None:

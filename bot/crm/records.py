@@ -1,0 +1,107 @@
+"""What a connector yields: CRM records in one shape, whatever the vendor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Protocol
+
+LEAD = "lead"    # HubSpot contacts, Salesforce leads
+DEAL = "deal"    # HubSpot deals, Salesforce opportunities
+OBJECT_TYPES = (LEAD, DEAL)
+
+LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+
+
+@dataclass
+class Record:
+    object_type: str
+    external_id: str
+    modified_at: datetime
+    name: str = ""
+    email: str = ""
+    stage: str = ""            # lifecycle stage / Lead Status / deal stage / StageName
+    status: str = ""           # HubSpot lead status
+    owner_id: str = ""
+    owner_email: str = ""
+    amount: float | None = None
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+    is_won: bool = False
+    is_closed: bool = False
+    first_activity_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    url: str = ""
+    # (stage value, entered at): "lifecyclestage:marketingqualifiedlead", "status:Working", "stage:Qualification"
+    events: list[tuple[str, datetime]] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    records: list[Record]
+    total: int | None = None        # the CRM's count for the whole query, when it says
+
+
+@dataclass
+class CheckResult:
+    account: str
+    counts: dict[str, int]
+    api_usage: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+class Connector(Protocol):
+    name: str
+
+    def check(self) -> CheckResult: ...
+
+    def pages(self, object_type: str, since: datetime | None) -> Iterator[Page]: ...
+
+
+class CrmError(Exception):
+    """The CRM refused or failed in a way a person must look at (bad credentials, no access)."""
+
+
+class RateLimited(CrmError):
+    """The CRM's API allowance is used up; the sync stops and resumes from its cursor later."""
+
+
+def parse_time(value: object) -> datetime | None:
+    """HubSpot/Salesforce timestamps: ISO 8601 (with Z or +0000), epoch milliseconds, or a date."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), tzinfo=timezone.utc)
+    text = str(value).strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+    if len(text) == 10:   # a date only (Salesforce LastActivityDate, CloseDate): the end of that day
+        try:
+            return datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=timezone.utc)
+        except ValueError:
+            return None
+    text = text.replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":   # +0000 → +00:00
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def parse_amount(value: object) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = float(str(value))
+    except ValueError:
+        return None
+    return amount if amount == amount and abs(amount) < 1e12 else None
+
+
+def clip(text: object, limit: int) -> str:
+    return " ".join(str(text or "").split())[:limit]
