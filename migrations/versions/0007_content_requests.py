@@ -12,7 +12,7 @@ from alembic import op
 import bot.models.base
 
 revision = "0007_content_requests"
-down_revision = "0005_meetings"
+down_revision = "0006_crm"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ from alembic import op
 import bot.models.base
 
 revision = "0008_governance"
-down_revision = "0005_meetings"
+down_revision = "0007_content_requests"
 branch_labels = None
 depends_on = None
 
