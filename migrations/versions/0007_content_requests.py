@@ -1,7 +1,7 @@
 """content requests from reps, and the item that answered a gap
 
 Revision ID: 0007_content_requests
-Revises: 0005_meetings
+Revises: 0006_crm
 Create Date: 2026-12-01
 """
 from __future__ import annotations

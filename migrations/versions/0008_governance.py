@@ -1,7 +1,7 @@
 """governance: two distinct approvers, admin overrides in history, reviews, biweekly anchors, action reminders
 
 Revision ID: 0008_governance
-Revises: 0005_meetings
+Revises: 0007_content_requests
 Create Date: 2026-12-01
 """
 from __future__ import annotations
