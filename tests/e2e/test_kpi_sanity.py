@@ -69,6 +69,13 @@ def test_a_zero_target_shows_everywhere_instead_of_crashing(slack_app, database_
     assert preview.exit_code == 0, preview.output
     assert "*Deals lost*: 3  ·  target 0 ⚠️" in preview.stdout
     assert (tmp_path / "digest.png").read_bytes().startswith(b"\x89PNG")
+    # …and as the scheduler sends it.
+    from bot.kpis import digest
+
+    digest.send_digest(slack_app.services, slack_app.services.slack, "C0DIGEST01", "2026-W47")
+    (posted,) = slack_app.slack.calls_to("chat.postMessage")
+    blocks = posted.args["blocks"] if isinstance(posted.args["blocks"], list) else json.loads(posted.args["blocks"])
+    assert _line(text_of({"blocks": blocks}), "Deals lost") == "• *Deals lost*: 3  ·  target 0 ⚠️"
 
     home = open_home(slack_app, SALES_HEAD, "Ev0ZEROTGT")
     assert "could not be loaded" not in home
