@@ -57,8 +57,10 @@ class Settings(BaseSettings):
     # waits for a free listener thread (Bolt's default is 5) and a free HTTP thread.
     # Listener threads mostly wait on the database or Slack, so many are cheap
     # (benchmarks/bench_burst.py measures it).
-    listener_threads: int = Field(default=64, ge=1, le=512, validation_alias="REVALIGN_LISTENER_THREADS")
+    listener_threads: int = Field(default=128, ge=1, le=1024, validation_alias="REVALIGN_LISTENER_THREADS")
     http_threads: int = Field(default=32, ge=1, le=256, validation_alias="REVALIGN_HTTP_THREADS")
+    # How many listeners do their after-ack work at once (0: no limit); see handlers/registry.WorkGate.
+    work_slots: int = Field(default=4, ge=0, le=256, validation_alias="REVALIGN_WORK_SLOTS")
 
     @field_validator("slack_bot_token")
     @classmethod
