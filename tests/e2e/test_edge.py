@@ -199,3 +199,10 @@ def test_typeahead_query_with_control_characters_gets_options_not_an_error(slack
     }
     result = slack_app.send.interactive(payload)
     assert result.status == 200 and isinstance(result.json()["options"], list)
+
+
+def test_error_echoing_a_raw_argument_is_defanged_on_its_way_out(slack_app):
+    # bot/meetings/schedules.py builds "Unknown option …" from the raw word; tell_user makes it inert.
+    slack_app.set_role("U0ADMIN01", "admin")
+    reply = slack_app.command("/revalign", "schedule weekly tue 10:00 UTC #x --<!here> 1", user_id="U0ADMIN01")
+    assert "Unknown option" in text_of(reply) and "<!here>" not in json.dumps(reply)
