@@ -4,17 +4,20 @@
 
 The app (real Bolt app, Flask, waitress; a fresh SQLite file with the demo library
 of 160 items; the bundled embedding model) runs in this process against the tests'
-fake Slack on 127.0.0.1. All requests are released at once from N client threads;
+fake Slack on 127.0.0.1. All requests are released at once from N threads of a
+separate client process (so the client does not share the app's GIL);
 the ack latency is the time until the HTTP response arrives (what Slack's 3 s
 timeout measures), the answer time is until the reply reached the response_url.
-Each configuration runs `--rounds` times in the same process and run, the old one
-(Bolt's default 5 listener workers, 8 waitress threads) next to the shipped
-settings. Prints a Markdown table.
+Each configuration runs `--rounds` times in the same process and run: the old one
+(Bolt's default 5 listener workers, 8 waitress threads), larger pools alone, and the
+shipped settings (larger pools plus the work gate, `handlers/registry.WorkGate`).
+Prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import statistics
@@ -22,7 +25,8 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,36 +53,55 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def run_burst(services, slack, listener_threads: int, http_threads: int, requests: int) -> dict:
+def fire(app_url: str, slack_base_url: str, requests: int) -> tuple[list[float], list[int]]:
+    """The burst, from its own process (Slack is not in the app's process either): N threads released at once."""
+    from tests.slack_requests import SlackSender
+
+    class ResponseUrls:  # what SlackSender needs from a fake Slack: where replies go
+        def response_url(self) -> str:
+            return f"{slack_base_url}/response/{uuid.uuid4().hex}"
+
+    sender = SlackSender(app_url, ResponseUrls())
+    barrier = threading.Barrier(requests)
+    acks: list[float] = [0.0] * requests
+    statuses: list[int] = [0] * requests
+
+    def one(i: int) -> None:
+        barrier.wait()
+        start = time.perf_counter()
+        result = sender.command("/content", QUERIES[i % len(QUERIES)], user_id=f"U0REP{i:04d}")
+        acks[i] = time.perf_counter() - start
+        statuses[i] = result.status
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return acks, statuses
+
+
+def run_burst(services, slack, listener_threads: int, http_threads: int, work_slots: int, requests: int) -> dict:
     from bot.app import create_app
     from bot.server import HttpServer, create_http_app
     from tests.slack_requests import SlackSender
 
     executor = ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="listener")
-    bolt_app, _ = create_app(services, listener_executor=executor)
-    server = HttpServer(create_http_app(services, bolt_app), port=0, threads=http_threads).start()
-    sender = SlackSender(server.url, slack)
+    shipped = services.settings
+    services.settings = shipped.model_copy(update={"work_slots": work_slots})
     try:
-        sender.command("/content", "warm up the path")  # first-request costs out of the measurement
-        slack.wait_for("response_url", len(slack.calls_to("response_url")) or 1, timeout=30)
+        bolt_app, _ = create_app(services, listener_executor=executor)
+    finally:
+        services.settings = shipped
+    server = HttpServer(create_http_app(services, bolt_app), port=0, threads=http_threads).start()
+    try:
         before = len(slack.calls_to("response_url"))
-        barrier = threading.Barrier(requests)
-        acks: list[float] = [0.0] * requests
-        statuses: list[int] = [0] * requests
-
-        def one(i: int) -> None:
-            barrier.wait()
-            start = time.perf_counter()
-            result = sender.command("/content", QUERIES[i % len(QUERIES)], user_id=f"U0REP{i:04d}")
-            acks[i] = time.perf_counter() - start
-            statuses[i] = result.status
-
+        SlackSender(server.url, slack).command("/content", "warm up the path")  # first-request costs
+        slack.wait_for("response_url", before + 1, timeout=30)
+        before = len(slack.calls_to("response_url"))
         released = time.perf_counter()
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(requests)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as client:
+            acks, statuses = client.submit(fire, server.url, slack.base_url, requests).result()
         slack.wait_for("response_url", before + requests, timeout=300)
         answered = time.perf_counter() - released
     finally:
@@ -121,14 +144,11 @@ def main() -> None:
         services = Services(settings)
         content_demo.seed(services)
         services.start()
+        threads, http, slots = settings.listener_threads, settings.http_threads, settings.work_slots
         configs = [
-            ("old: Bolt default (5 listener workers, 8 HTTP threads)", 5, 8),
-            (
-                f"shipped: REVALIGN_LISTENER_THREADS={settings.listener_threads}, "
-                f"REVALIGN_HTTP_THREADS={settings.http_threads}",
-                settings.listener_threads,
-                settings.http_threads,
-            ),
+            ("old: Bolt's default 5 listener workers, 8 HTTP threads, no work gate", 5, 8, 0),
+            (f"larger pools only: {threads} listener / {http} HTTP threads, no work gate", threads, http, 0),
+            (f"shipped: {threads} listener / {http} HTTP threads, {slots} work slots", threads, http, slots),
         ]
         print(
             f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -142,8 +162,8 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|")
         for round_no in range(1, args.rounds + 1):
-            for label, listener_threads, http_threads in configs:
-                r = run_burst(services, slack, listener_threads, http_threads, args.requests)
+            for label, listener_threads, http_threads, work_slots in configs:
+                r = run_burst(services, slack, listener_threads, http_threads, work_slots, args.requests)
                 print(
                     f"| {label} | {round_no} | {r['p50']:.2f} | {r['p95']:.2f} | {r['max']:.2f} | "
                     f"{r['within_3s']}/{args.requests} | {r['answered']:.1f} |",

@@ -38,10 +38,6 @@ def current_revisions(engine) -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 
-def pending(database_url: str, engine) -> bool:
-    return current_revisions(engine) != head_revisions(database_url)
-
-
 def ensure_ready(database_url: str, engine, *, auto_migrate_sqlite: bool, say=print) -> None:
     """Refuse to run against an un-migrated database, or migrate an embedded SQLite file.
 

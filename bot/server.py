@@ -53,9 +53,8 @@ def create_http_app(services: Services, bolt_app) -> Flask:
         database_ok = services.db.ping()
         model_ok = services.ready.is_set()
         status = 200 if database_ok and model_ok else 503
-        return jsonify(
-            database="ok" if database_ok else "unreachable", model="loaded" if model_ok else "loading"
-        ), status
+        return jsonify(database="ok" if database_ok else "unreachable",
+                       model="loaded" if model_ok else "loading"), status
 
     from bot.kpis import http as kpi_http
 

@@ -76,8 +76,10 @@ class Settings(BaseSettings):
     # waits for a free listener thread (Bolt's default is 5) and a free HTTP thread.
     # Listener threads mostly wait on the database or Slack, so many are cheap
     # (benchmarks/bench_burst.py measures it).
-    listener_threads: int = Field(default=64, ge=1, le=512, validation_alias="REVALIGN_LISTENER_THREADS")
+    listener_threads: int = Field(default=128, ge=1, le=1024, validation_alias="REVALIGN_LISTENER_THREADS")
     http_threads: int = Field(default=32, ge=1, le=256, validation_alias="REVALIGN_HTTP_THREADS")
+    # How many listeners do their after-ack work at once (0: no limit); see handlers/registry.WorkGate.
+    work_slots: int = Field(default=4, ge=0, le=256, validation_alias="REVALIGN_WORK_SLOTS")
     # `revalign playground` listens here; `revalign ask` looks for a running playground here first.
     playground_port: int = Field(default=8765, ge=1024, le=65535, validation_alias="REVALIGN_PLAYGROUND_PORT")
     # --- CRM (bot/crm): secrets are SecretStr and never logged ---

@@ -18,13 +18,14 @@ from bot.services import Services
 from handlers import agenda, content, home, kpi, lead_def, revalign_cmd
 from handlers.edge import decode_slack_text, register_fallbacks
 from handlers.errors import register_error_handler
-from handlers.registry import Registrar, services_middleware
+from handlers.registry import Registrar, WorkGate, services_middleware
 
 FEATURES = (revalign_cmd, lead_def, content, kpi, agenda, home)
 
 
 def register_all(app: App, services: Services) -> Registrar:
-    registrar = Registrar(app)
+    slots = services.settings.work_slots
+    registrar = Registrar(app, work_gate=WorkGate(slots) if slots else None)
     # Slack's entities are decoded here, once; listeners and the database see plain text.
     app.use(decode_slack_text)
     app.use(services_middleware(services, registrar))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 
@@ -48,13 +49,45 @@ class HelpEntry:
     summary: str
 
 
-def guarded(listener):
-    """Wrap a Bolt listener so that its failures become replies instead of Slack errors."""
+class WorkGate:
+    """Lets at most `slots` listeners do their post-`ack()` work at once, each waiting at most `max_wait` s.
+
+    Under a burst, acks then compete for the CPU with a few working threads instead
+    of with every request's work, so each is sent within milliseconds. The wait is
+    bounded, so work that must follow quickly (a modal opened with a trigger_id,
+    valid for 3 s) is delayed by at most `max_wait`.
+    """
+
+    def __init__(self, slots: int, max_wait: float = 1.0) -> None:
+        self._slots = threading.BoundedSemaphore(slots)
+        self.max_wait = max_wait
+
+    def enter(self) -> bool:
+        return self._slots.acquire(timeout=self.max_wait)
+
+    def leave(self) -> None:
+        self._slots.release()
+
+
+def guarded(listener, gate: WorkGate | None = None):
+    """Wrap a Bolt listener so that its failures become replies instead of Slack errors.
+
+    With a `gate`, the work a listener does after its `ack()` waits for a work slot."""
     wanted = inspect.getfullargspec(listener).args
 
     def run(args):
+        holding = False
+
+        def ack(*ack_args, **ack_kwargs):
+            nonlocal holding
+            response = args.ack(*ack_args, **ack_kwargs)
+            if gate is not None and not holding:
+                holding = gate.enter()
+            return response
+
+        values = {name: ack if name == "ack" else getattr(args, name) for name in wanted}
         try:
-            return listener(**{name: getattr(args, name) for name in wanted})
+            return listener(**values)
         except RevalignError as error:
             tell_user(args, str(error))
         except Exception as error:  # the last line of defence for a Slack request (logged below)
@@ -62,6 +95,9 @@ def guarded(listener):
             # The body is left out on purpose: it can carry tokens and user text.
             log.error("listener %s failed (ref %s)", listener.__name__, ref, exc_info=error)
             tell_user(args, SORRY.format(ref=ref))
+        finally:
+            if holding and gate is not None:
+                gate.leave()
         return None
 
     run.__name__ = listener.__name__
@@ -102,11 +138,11 @@ class Registrar:
     help: dict[str, list[HelpEntry]] = field(default_factory=dict)
     # `/revalign <word>` subcommands other features add (e.g. `schedule`).
     subcommands: dict = field(default_factory=dict)
+    work_gate: WorkGate | None = None
 
-    @staticmethod
-    def _register(bolt_decorator):
+    def _register(self, bolt_decorator):
         def decorator(listener):
-            bolt_decorator(guarded(listener))
+            bolt_decorator(guarded(listener, self.work_gate))
             return listener
 
         return decorator

@@ -171,3 +171,38 @@ def test_out_of_range_ids_get_a_friendly_reply_and_change_nothing(slack_app):
         assert session.scalars(select(ContentGap.status)).all() == ["open"]
     # The same button with a real id still works.
     assert "Dismissed" in text_of(slack_app.action("content_gap_dismiss", "1", user_id="U0MKT0001"))
+
+
+def test_message_shortcut_text_is_decoded_once(slack_app):
+    slack_app.set_role("U0MKT0001", "marketer")
+    before = len(slack_app.slack.calls_to("views.open"))
+    result = slack_app.send.message_shortcut(
+        "tag_objection", "<!here> R&D says we're <50% of Vantage", user_id="U0MKT0001"
+    )
+    assert result.status == 200
+    view = slack_app.slack.wait_for("views.open", before + 1)[before].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    initial = next(b["element"]["initial_value"] for b in view["blocks"] if b.get("block_id") == "objection")
+    assert initial == "R&D says we're <50% of Vantage"  # plain text in a plain_text_input: not escaped
+
+
+def test_typeahead_query_with_control_characters_gets_options_not_an_error(slack_app):
+    payload = {
+        "type": "block_suggestion",
+        "user": {"id": "U0MKT0001", "team_id": TEAM_ID},
+        "team": {"id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "action_id": "content_items",
+        "block_id": "items",
+        "value": "pri\x00ce",
+        "container": {"type": "view", "view_id": "V1"},
+    }
+    result = slack_app.send.interactive(payload)
+    assert result.status == 200 and isinstance(result.json()["options"], list)
+
+
+def test_error_echoing_a_raw_argument_is_defanged_on_its_way_out(slack_app):
+    # bot/meetings/schedules.py builds "Unknown option …" from the raw word; tell_user makes it inert.
+    slack_app.set_role("U0ADMIN01", "admin")
+    reply = slack_app.command("/revalign", "schedule weekly tue 10:00 UTC #x --<!here> 1", user_id="U0ADMIN01")
+    assert "Unknown option" in text_of(reply) and "<!here>" not in json.dumps(reply)
