@@ -30,20 +30,12 @@ def register(registrar: Registrar, services: Services) -> None:
 def kpi_command(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     ack()
     try:
-        payload = kpi_reply(context["services"], command["user_id"], _from_slack(command.get("text", "")))
+        payload = kpi_reply(context["services"], command["user_id"], command.get("text", ""))
     except RevalignError as exc:
         # KPI errors quote metric names and periods as typed, in plain text: escaped once, here.
         payload = render.error_reply(str(exc))
     respond(**payload)
 
-
-def _from_slack(text: str) -> str:
-    """Slack's entities (&amp; &lt; &gt;) back to what was typed, in one pass.
-
-    TEMPORARY: the edge middleware decodes command text before listeners run; once it
-    is merged this must go (tests/e2e/test_kpi.py sends a typed "&lt;" to catch a double decode).
-    """
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def kpi_reply(services: Services, user_id: str, text: str) -> dict[str, Any]:

@@ -30,10 +30,6 @@ MARKETING_CHANNEL = "C0MKTG0001"
 SECURITY = "https://content.lumen.example/security_doc/security-overview"
 
 
-def slack_encoded(text: str) -> str:
-    """What Slack sends for text a person typed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def dm_channel(user_id: str) -> str:
     return "D" + user_id[1:]  # what the fake Slack's conversations.open answers
@@ -79,13 +75,13 @@ def test_report_shows_usage_unused_and_not_helpful_with_phrasings(content_app): 
     services = app.services
     app.set_role(SALES_HEAD, "sales_head")
     price = "we're 2x the price of Vantage & <Acme> won't pay"
-    reply = app.command("/content", slack_encoded(price), user_id=REP)
+    reply = app.command("/content", (price), user_id=REP)
     buttons = result_buttons(reply)
     share = next(b for b in buttons if b["action_id"] == "content_share")
     unhelpful = [b for b in buttons if b["action_id"] == "content_not_helpful"][1]
     app.action("content_share", share["value"], user_id=REP)
     app.action("content_not_helpful", unhelpful["value"], user_id=REP)
-    app.command("/content", slack_encoded(price), user_id=REP2)
+    app.command("/content", (price), user_id=REP2)
     app.command("/content", "they need an on-prem install", user_id=REP2)
 
     from bot.content.report import build_report, parse_period
@@ -187,7 +183,7 @@ def test_gap_closes_itself_when_tagging_through_content_tag_answers_it(content_a
     mandarin_gap = gap_row_for(services, "they want a Mandarin user interface")
 
     # `/content tag` (not the gap's button): the modal has no gap in its metadata.
-    app.send.command("/content", slack_encoded("tag customer needs an on-prem & self-hosted install"), user_id=MARKETER)
+    app.send.command("/content", ("tag customer needs an on-prem & self-hosted install"), user_id=MARKETER)
     view = _view(app.slack.wait_for("views.open")[0])
     assert view["blocks"][0]["element"]["initial_value"] == "customer needs an on-prem & self-hosted install"
     security = item_id_by_url(services, SECURITY)
@@ -252,7 +248,7 @@ def test_content_request_from_a_no_match_reply_to_the_requesters_dm(content_app)
     app = content_app
     services = app.services
     services.settings.marketing_channel = MARKETING_CHANNEL
-    reply = app.command("/content", slack_encoded("they need an on-prem install & <SSO>"), user_id=REP)
+    reply = app.command("/content", ("they need an on-prem install & <SSO>"), user_id=REP)
     assert "No good match" in text_of(reply)
     search_id = last_search_id(services)
 
@@ -280,7 +276,7 @@ def test_content_request_from_a_no_match_reply_to_the_requesters_dm(content_app)
     assert "Dec 15, 2026" in posted and "Decision" in posted
 
     # A second rep asks with /content request; similar words land on the same gap.
-    app.send.command("/content", slack_encoded("request customer requires an on-premises installation"),
+    app.send.command("/content", ("request customer requires an on-premises installation"),
                      user_id=REP2)
     second_view = _view(app.slack.wait_for("views.open", 2)[1])
     assert second_view["blocks"][0]["element"]["initial_value"] == "customer requires an on-premises installation"

@@ -24,10 +24,6 @@ MARKETING_HEAD = "U0MKTHEAD01"
 CHANNEL = "C0SALESMKT"
 
 
-def slack_encoded(typed: str) -> str:
-    """Command text as Slack sends what a person typed: &, < and > as entities."""
-    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def _values(slack_app) -> dict[tuple[str, str], float]:
     with slack_app.services.db.session() as session:
@@ -223,21 +219,21 @@ def test_api_refuses_deep_nesting_and_non_json_content_types_storing_nothing(sla
 # --- text as Slack sends it --------------------------------------------------------------------------------------
 def test_kpi_text_from_slack_is_decoded_once_and_escaped_once(slack_app):
     slack_app.set_role(SALES_HEAD, "sales_head")
-    reply = slack_app.command("/kpi", slack_encoded("set R&D <spend> 5"), user_id=SALES_HEAD)
+    reply = slack_app.command("/kpi", ("set R&D <spend> 5"), user_id=SALES_HEAD)
     raw = json.dumps(reply)
     assert "'R&amp;D &lt;spend&gt;' is not a KPI" in raw
     assert "&amp;amp;" not in raw and "&amp;lt;" not in raw and "<spend>" not in raw
     assert "'R&D <spend>' is not a KPI" in text_of(reply)
     # A person who typed an entity sees that entity, not the character (one decode, not two).
-    literal = slack_app.command("/kpi", slack_encoded("set &lt;b&gt; 5"), user_id=SALES_HEAD)
+    literal = slack_app.command("/kpi", ("set &lt;b&gt; 5"), user_id=SALES_HEAD)
     assert "'&lt;b&gt;' is not a KPI" in text_of(literal)
-    unknown = slack_app.command("/kpi", slack_encoded("frobnicate <x> & y"), user_id="U0REP0001")
+    unknown = slack_app.command("/kpi", ("frobnicate <x> & y"), user_id="U0REP0001")
     assert "I don't understand `frobnicate <x> & y`" in text_of(unknown)
     assert "&amp;amp;" not in json.dumps(unknown)
     # Slack's own markup (a typed @channel) is never sent back live, in blocks or the fallback text.
     hostile = slack_app.command("/kpi", "set <!channel> 5 &amp; more", user_id=SALES_HEAD)
     assert "<!channel>" not in json.dumps(hostile)
     assert "'<!channel>' is not a KPI" in text_of(hostile) and "&lt;!channel&gt;" in hostile["text"]
-    stored = slack_app.command("/kpi", slack_encoded("set Marketing spend $12.5k"), user_id=SALES_HEAD)
+    stored = slack_app.command("/kpi", ("set Marketing spend $12.5k"), user_id=SALES_HEAD)
     assert stored["text"] == "Marketing spend for 2026-W48: $12,500 (new)"
     assert _values(slack_app) == {("marketing_spend", "2026-W48"): 12_500.0}
