@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from bot.crm import schedule
+from bot.render import digest as render_digest
 from bot.crm.alerts import post_breaches
 from bot.crm.sync import run_sync
 from bot.kpis import digest, values
@@ -93,11 +94,17 @@ def _services(database_url, slack, clock, **crm):
 
 
 def _map_stages(services) -> None:
-    """Name the CRM counterparts of MQL and SQL the way an admin would: export, edit, import."""
+    """Name the CRM counterparts of MQL and SQL the way an admin would: export, edit, import.
+
+    Imports into a seeded workspace become proposals for both heads; the test applies the
+    mapping with the admin override (recorded as such) to get straight to the sync.
+    """
+    from bot import roles
     from bot.lead_defs import service
 
     with services.db.session() as session:
         service.seed_defaults(session, START)
+        roles.set_role(session, "U0ADMIN01", Role.admin, by="test", now=START)
         data = yaml.safe_load(service.export_text(session))
         for term in data["terms"]:
             if term["key"] == "MQL":
@@ -105,7 +112,7 @@ def _map_stages(services) -> None:
             if term["key"] == "SQL":
                 term["crm"] = {"hubspot": ["lifecyclestage:salesqualifiedlead"], "salesforce": ["Qualified"]}
         imported = service.import_text(session, yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                                       by="test", now=START)
+                                       by="test", now=START, override_admin="U0ADMIN01")
         assert not imported.problems and imported.updated == ["MQL", "SQL"], imported
         assert service.get(session, "MQL").crm == {"hubspot": ["marketingqualifiedlead"],
                                                    "salesforce": ["Working - Contacted"]}
@@ -199,7 +206,7 @@ def test_hubspot_sync_fills_the_week_and_the_digest_shows_the_source(database_ur
     mqls = built.metric("mqls")
     assert mqls.value == 10 and mqls.source.startswith("from HubSpot, synced Tue 15:00")
     assert "overrides 130 typed via slack" in mqls.source
-    shown = text_of({"blocks": digest.digest_blocks(built)})
+    shown = text_of({"blocks": render_digest.digest_blocks(built)})
     assert "from HubSpot, synced Tue 15:00" in shown
     # A second sync resumes from the cursor: only records changed since come again, nothing doubles.
     searches = len(hubspot.searches)
