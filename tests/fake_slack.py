@@ -116,6 +116,35 @@ def view_problems(view: Any, where: str) -> list[str]:
     return problems + _blocks_problems(view.get("blocks", []), where)
 
 
+def parsed_texts(payload: Any) -> list[str]:
+    """The texts Slack parses for mentions and links: a message's `text` and `initial_comment`,
+    and every mrkdwn text object in its blocks, views and attachments (plain_text is never parsed)."""
+    found: list[str] = []
+
+    def walk(node: Any, top: bool) -> None:
+        node = _json(node)
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for key in ("text", "initial_comment", "fallback", "pretext"):
+                if (top or key != "text") and isinstance(node.get(key), str):
+                    found.append(node[key])
+            for key, value in node.items():
+                if key in ("blocks", "view", "attachments", "elements", "fields", "accessory", "element",
+                           "options", "option_groups", "label", "hint", "title", "description"):
+                    walk(value, key == "attachments")
+                elif isinstance(value, (dict, list)) and key not in ("text",):
+                    walk(value, False)
+                elif key == "text" and isinstance(value, dict):
+                    walk(value, False)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, top)
+
+    walk(payload, True)
+    return found
+
+
 def ack_problems(body: Any) -> list[str]:
     """What the app acked with: a modal `response_action`, or options for a select."""
     if not isinstance(body, dict):
@@ -162,11 +191,12 @@ class FakeSlack(LocalSlack):
 
     def check_ack(self, body: Any) -> None:
         problems = ack_problems(body)
-        problems += self._markup_problems(json.dumps(body, ensure_ascii=False), "ack")
+        problems += self._markup_problems(body, "ack")
         with self._failure_lock:
             self.violations += problems
 
-    def _markup_problems(self, raw: str, where: str) -> list[str]:
+    def _markup_problems(self, payload: Any, where: str) -> list[str]:
+        raw = "\n".join(parsed_texts(payload))
         problems = [f"{where}: live broadcast {m.group(0)!r}" for m in BROADCAST.finditer(raw)]
         with self._failure_lock:
             typed = list(self._typed_links)
@@ -180,10 +210,7 @@ class FakeSlack(LocalSlack):
             problems = view_problems(call.args.get("view"), call.method)
         else:
             return []
-        raw = call.raw.decode("utf-8", errors="replace")
-        if "json" not in call.headers.get("content-type", ""):
-            raw = json.dumps(call.args, ensure_ascii=False)
-        return problems + self._markup_problems(raw, call.method)
+        return problems + self._markup_problems(call.args, call.method)
 
     def fail(
         self,
