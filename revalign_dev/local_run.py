@@ -144,7 +144,8 @@ class LocalWorkspace:
                 channel_name: str = "sales-marketing") -> HttpReply:
         """`text` must already be encoded as Slack sends it (see `revalign_dev.slack_text.encode_command_text`)."""
         form = slash_command_form(command, text, user_id=user_id, channel_id=channel_id, response_url=response_url,
-                                  trigger_id=trigger_id, user_name=user_name, channel_name=channel_name)
+                                  trigger_id=trigger_id, user_name=user_name, channel_name=channel_name,
+                                  encoded=True)
         return self.post(encode_form(form), "application/x-www-form-urlencoded")
 
     def interactive(self, payload: dict) -> HttpReply:
