@@ -377,3 +377,22 @@ def test_marketing_summary_and_home_list_requests(content_app, database_url, tmp
     assert "MARKETING'S WEEK IN CONTENT" in printed.stdout
     unset = CliRunner().invoke(cli, ["content", "summary", "--post"], env={"DATABASE_URL": database_url})
     assert unset.exit_code != 0
+
+
+def test_a_request_for_something_the_library_already_answers_stays_open(content_app):  # noqa: F811 - the fixture
+    """The rep saw confident results and still asked: those results do not close the request's gap."""
+    app = content_app
+    services = app.services
+    app.send.command("/content", "request we're 2x the price of Vantage", user_id=REP)
+    view = _view(app.slack.wait_for("views.open")[0])
+    done = app.send.view_submission("content_request", {"need": {"need": plain_value(
+        "we're 2x the price of Vantage")}}, user_id=REP, private_metadata=view["private_metadata"])
+    assert done.json()["response_action"] == "update"
+    gap_id = gap_row_for(services, "we're 2x the price of Vantage")
+    assert gap_id is not None
+
+    from bot.content.gap_closing import after_content_change
+
+    outcome = after_content_change(services, services.slack, by="test")
+    assert outcome.closed == [] and gap_row(services, gap_id).status == "open"
+    assert "1 requested content" in text_of(app.command("/content", "gaps", user_id=MARKETER))
