@@ -78,3 +78,19 @@ def test_gaps_requests_modals_and_notices():
     check_view(render.tag_modal(LONG[:300], 7))
     for block in render.requests_home_blocks(list(asked.values())):
         Block.parse(block).validate_json()
+
+
+def test_report_periods():
+    import pytest
+
+    from bot.content.report import parse_period
+    from bot.errors import InvalidInput
+
+    assert parse_period("", NOW).start == NOW - timedelta(days=30)
+    assert parse_period("12w", NOW).start == NOW - timedelta(days=84)
+    assert parse_period("quarter", NOW).label == "the last 91 days"
+    assert parse_period("since 2026-11-01", NOW).start == datetime(2026, 11, 1, tzinfo=UTC)
+    assert parse_period("ALL", NOW).label == "all time"
+    for bad in ("fortnight", "2026-13-01", "2027-01-01", "0d", "<!channel>"):
+        with pytest.raises(InvalidInput):
+            parse_period(bad, NOW)
