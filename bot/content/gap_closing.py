@@ -81,14 +81,24 @@ def _gaps_to_check(session: Session, limit: int) -> list[_GapToCheck]:
 
 
 def answering_item(services: Services, gap: _GapToCheck) -> int | None:
-    """The item that now answers this gap, or None."""
+    """The item that now answers this gap, or None. The objection is searched first: most open
+    gaps stay unanswered, and this way they cost one search each (~20 ms of CPU)."""
     index = services.content.index
-    tops: list[int | None] = []
-    for text in gap.phrasings:
+
+    def top(text: str) -> int | None:
         result = index.search(text, k=1)
-        top = int(result.hits[0].doc_id) if result.confident and result.hits else None
-        tops.append(top if top not in gap.rejected else None)
-    if tops[0] is None or 2 * sum(t is not None for t in tops) < len(tops):
+        hit = int(result.hits[0].doc_id) if result.confident and result.hits else None
+        return hit if hit not in gap.rejected else None
+
+    tops = [top(gap.phrasings[0])]
+    if tops[0] is None:
+        return None
+    needed = -(-len(gap.phrasings) // 2)  # at least half of the phrasings, the objection included
+    for text in gap.phrasings[1:]:
+        if sum(t is not None for t in tops) >= needed:
+            break
+        tops.append(top(text))
+    if sum(t is not None for t in tops) < needed:
         return None
     counts = Counter(t for t in tops if t is not None)
     best = max(counts.values())

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.content.vocabulary import Vocabulary, normalize_value
+from bot.content.vocabulary import Vocabulary
 from bot.errors import InvalidInput
 from bot.models.content import ContentChange, ContentItem
 
@@ -266,7 +266,3 @@ def export_items(session: Session, fmt: str) -> str:
         writer.writerow([i.title, i.url, i.type, i.stage, i.persona, i.summary or "",
                          ";".join(o.replace(";", ",") for o in i.objections or [])])
     return buffer.getvalue()
-
-
-def normalize_facet(value: str) -> str:
-    return normalize_value(value)

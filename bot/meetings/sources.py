@@ -105,4 +105,5 @@ def content_gaps(session: Session, now: datetime, limit: int = 5, days: int = 30
     except Exception as exc:  # noqa: BLE001
         return _failed("Content gaps", exc)
     return Section(True, [f"• “{bk.quote_user_text(g.objection, 150)}” — asked {g.count}×, last "
-                          f"{g.last_seen:%Y-%m-%d}" for g in gaps])
+                          f"{g.last_seen:%Y-%m-%d}" + (f", {g.requesters} requested content" if g.requesters else "")
+                          for g in gaps])

@@ -336,11 +336,12 @@ def test_request_bad_input_is_refused_kindly(content_app):  # noqa: F811 - the f
         assert session.scalars(select(ContentRequest)).all() == []
 
 
-def test_marketing_summary_and_home_list_requests(content_app):  # noqa: F811 - the fixture
+def test_marketing_summary_and_home_list_requests(content_app, database_url, tmp_path, monkeypatch):  # noqa: F811 - the fixture
     from bot.content.summary import marketing_summary
     from bot.render import blocks as bk
     from bot.render import content as render
 
+    monkeypatch.chdir(tmp_path)
     app = content_app
     app.command("/content", "they want a Mandarin user interface", user_id=REP)
     search_id = last_search_id(app.services)
@@ -361,3 +362,33 @@ def test_marketing_summary_and_home_list_requests(content_app):  # noqa: F811 - 
                     "event_ts": "1700000000.000300"})
     home = _view(app.slack.wait_for("views.publish")[0])
     assert "Content requests from reps" in json.dumps(home) and "Mandarin UI one-pager" in json.dumps(home)
+    assert "1 requested content" in json.dumps(home)  # on the gap itself, as the agenda shows it
+
+    from typer.testing import CliRunner
+
+    from bot.cli import cli
+
+    printed = CliRunner().invoke(cli, ["content", "summary"], env={"DATABASE_URL": database_url})
+    assert printed.exit_code == 0, printed.output
+    assert "MARKETING'S WEEK IN CONTENT" in printed.stdout
+    unset = CliRunner().invoke(cli, ["content", "summary", "--post"], env={"DATABASE_URL": database_url})
+    assert unset.exit_code != 0
+
+
+def test_a_request_for_something_the_library_already_answers_stays_open(content_app):  # noqa: F811 - the fixture
+    """The rep saw confident results and still asked: those results do not close the request's gap."""
+    app = content_app
+    services = app.services
+    app.send.command("/content", "request we're 2x the price of Vantage", user_id=REP)
+    view = _view(app.slack.wait_for("views.open")[0])
+    done = app.send.view_submission("content_request", {"need": {"need": plain_value(
+        "we're 2x the price of Vantage")}}, user_id=REP, private_metadata=view["private_metadata"])
+    assert done.json()["response_action"] == "update"
+    gap_id = gap_row_for(services, "we're 2x the price of Vantage")
+    assert gap_id is not None
+
+    from bot.content.gap_closing import after_content_change
+
+    outcome = after_content_change(services, services.slack, by="test")
+    assert outcome.closed == [] and gap_row(services, gap_id).status == "open"
+    assert "1 requested content" in text_of(app.command("/content", "gaps", user_id=MARKETER))
