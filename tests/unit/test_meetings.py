@@ -28,7 +28,7 @@ def test_parse_schedule_full_form():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("", "weekly or daily"),
+    ("", "monthly or daily"),
     ("weekly tue 10:00 Mars/Olympus #x", "not a time zone"),
     ("weekly tuesdayish 25:00 UTC #x", "not a time"),
     ("weekly xyz 10:00 UTC #x", "not a weekday"),
