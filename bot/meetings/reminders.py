@@ -77,6 +77,7 @@ def send_action_reminders(services: "Services", client: "WebClient", now: dateti
     today, tz = _today(services, now)
     if now.astimezone(ZoneInfo(tz)) < datetime.combine(today, time(REMINDER_HOUR), tzinfo=ZoneInfo(tz)):
         return report
+    _retry_failed(services, client, today, now, report)   # first, so a new failure waits for the next tick
     with services.db.session() as session:
         actions = list(session.scalars(select(ActionItem).where(ActionItem.status == "open",
                                                                 ActionItem.due <= today + timedelta(days=1))))
@@ -84,7 +85,6 @@ def send_action_reminders(services: "Services", client: "WebClient", now: dateti
         reason = _reason(action, today)
         if reason:
             _claim_and_send(services, client, action, reason, today, now, report)
-    _retry_failed(services, client, today, now, report)
     return report
 
 
