@@ -15,8 +15,8 @@ from bot.lead_defs import workflow
 from bot.lead_defs.queries import stale_definitions
 from bot.meetings.home import home_data
 from bot.render import lead_def as render
-from bot.render.home import home_view
 from bot.render.blocks import escape
+from bot.render.home import home_view
 from bot.services import Services
 from handlers.command_text import command_text
 from handlers.registry import Registrar

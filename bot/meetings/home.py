@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from bot.content.gaps import GapSummary
 from bot.kpis.digest import DigestMetric
 from bot.kpis.periods import current_week
-from bot.lead_defs.queries import FunnelSummary, OpenProposal, StaleDefinition, open_proposals, stale_definitions
+from bot.lead_defs.queries import (
+    FunnelSummary,
+    OpenProposal,
+    StaleDefinition,
+    open_proposals,
+    stale_definitions,
+)
 from bot.meetings import agenda as ag
 from bot.meetings import sources
 from bot.models import Role

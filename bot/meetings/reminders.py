@@ -44,7 +44,7 @@ class ReminderReport:
     skipped: list[str] = field(default_factory=list)     # claimed by someone else, or already sent today
 
 
-def _today(services: "Services", now: datetime) -> tuple[date, str]:
+def _today(services: Services, now: datetime) -> tuple[date, str]:
     with services.db.session() as session:
         tz = meeting_timezone(session, services.settings)
     return now.astimezone(ZoneInfo(tz)).date(), tz
@@ -58,7 +58,7 @@ def _reason(action: ActionItem, today: date) -> str | None:
     return None
 
 
-def notify_assigned(services: "Services", client: "WebClient", action_id: int, by: str) -> bool:
+def notify_assigned(services: Services, client: WebClient, action_id: int, by: str) -> bool:
     """The owner's DM when an action is given (or reassigned) to them; False if not sent."""
     now = services.now()
     today, _tz = _today(services, now)
@@ -71,7 +71,7 @@ def notify_assigned(services: "Services", client: "WebClient", action_id: int, b
     return bool(report.sent)
 
 
-def send_action_reminders(services: "Services", client: "WebClient", now: datetime) -> ReminderReport:
+def send_action_reminders(services: Services, client: WebClient, now: datetime) -> ReminderReport:
     """The scheduler's hook: today's due-soon and overdue reminders, each at most once per owner and day."""
     report = ReminderReport()
     today, tz = _today(services, now)
@@ -88,7 +88,7 @@ def send_action_reminders(services: "Services", client: "WebClient", now: dateti
     return report
 
 
-def _claim_and_send(services: "Services", client: "WebClient", action: ActionItem, reason: str, today: date,
+def _claim_and_send(services: Services, client: WebClient, action: ActionItem, reason: str, today: date,
                     now: datetime, report: ReminderReport, by: str | None = None) -> None:
     key = f"{action.id}:{action.owner}:{today.isoformat()}"
     row = ActionReminder(action_id=action.id, recipient=action.owner, period=today.isoformat(), reason=reason,
@@ -102,7 +102,7 @@ def _claim_and_send(services: "Services", client: "WebClient", action: ActionIte
     _send(services, client, row.id, action, reason, today, now, report, key, by)
 
 
-def _send(services: "Services", client: "WebClient", reminder_id: int, action: ActionItem, reason: str,
+def _send(services: Services, client: WebClient, reminder_id: int, action: ActionItem, reason: str,
           today: date, now: datetime, report: ReminderReport, key: str, by: str | None = None) -> None:
     try:
         client.chat_postMessage(channel=action.owner, **reminder_message(action, reason, today, by=by))
@@ -119,7 +119,7 @@ def _send(services: "Services", client: "WebClient", reminder_id: int, action: A
     report.sent.append(key)
 
 
-def _retry_failed(services: "Services", client: "WebClient", today: date, now: datetime,
+def _retry_failed(services: Services, client: WebClient, today: date, now: datetime,
                   report: ReminderReport) -> None:
     with services.db.session() as session:
         rows = list(session.scalars(select(ActionReminder).where(
