@@ -20,6 +20,7 @@ from bot.meetings import schedules as sch
 from bot.meetings import sources
 from bot.models import Role
 from bot.models.scheduling import ActionItem, AgendaItem, Schedule
+from bot.render.blocks import quote_user_text
 from bot.roles import parse_user_ref, role_of
 
 MAX_TEXT = 500
@@ -71,7 +72,7 @@ def parse_action(text: str) -> tuple[str, date, str]:
     if len(parts) < 3:
         raise InvalidInput(f"Give an owner, a due date and what to do: {ACTION_USAGE}.")
     owner = parse_user_ref(parts[0])
-    shown = " ".join(parts[1].split())[:20]
+    shown = quote_user_text(parts[1], 20)
     if not _DATE.match(parts[1]):
         raise InvalidInput(f"'{shown}' is not a date; use YYYY-MM-DD: {ACTION_USAGE}.")
     try:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.errors import InvalidInput
 from bot.kpis.periods import week_of
 from bot.models.scheduling import Schedule
+from bot.render.blocks import escape
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
@@ -58,7 +59,7 @@ def parse_duration(text: str, what: str) -> int:
     """Minutes from '90', '90m', '2h', '1d'."""
     match = _DURATION.match(text.strip().lower())
     if not match:
-        raise InvalidInput(f"{what} must look like 30m, 2h or 1d, not '{text[:20]}'.")
+        raise InvalidInput(f"{what} must look like 30m, 2h or 1d, not '{escape(text[:20])}'.")
     value, unit = int(match.group(1)), match.group(2) or "m"
     minutes = value * {"m": 1, "min": 1, "h": 60, "d": 1440}[unit]
     if minutes > 7 * 1440:
@@ -69,7 +70,7 @@ def parse_duration(text: str, what: str) -> int:
 def parse_time(text: str) -> tuple[int, int]:
     match = _TIME.match(text.strip().lower())
     if not match:
-        raise InvalidInput(f"'{text[:20]}' is not a time; use 24-hour HH:MM such as 10:00 or 14:30.")
+        raise InvalidInput(f"'{escape(text[:20])}' is not a time; use 24-hour HH:MM such as 10:00 or 14:30.")
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
     if match.group(3):
         if not 1 <= hour <= 12:
@@ -84,7 +85,7 @@ def parse_timezone(text: str) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"'{text[:40]}' is not a time zone; use an IANA name such as America/New_York.") from None
+        raise InvalidInput(f"'{escape(text[:40])}' is not a time zone; use an IANA name such as America/New_York.") from None
     return text
 
 
@@ -98,7 +99,7 @@ def parse_channel(text: str) -> str:
 def parse_weekday(text: str) -> str:
     day = text.lower()[:3]
     if day not in DAYS:
-        raise InvalidInput(f"'{text[:12]}' is not a weekday; use mon, tue, wed, thu, fri, sat or sun.")
+        raise InvalidInput(f"'{escape(text[:12])}' is not a weekday; use mon, tue, wed, thu, fri, sat or sun.")
     return day
 
 
@@ -123,7 +124,7 @@ def _options(words: list[str], names: tuple[str, ...], usage: str) -> tuple[list
             else:
                 raise InvalidInput(f"{key} needs a value, e.g. {key} 2h.")
         elif word.startswith("--"):
-            raise InvalidInput(f"Unknown option {word[:20]}. Usage: {usage}")
+            raise InvalidInput(f"Unknown option {escape(word[:20])}. Usage: {usage}")
         else:
             positional.append(word)
         i += 1
@@ -163,7 +164,7 @@ def _monthly_day(words: list[str]) -> tuple[str, list[str]]:
         return str(int(number)), words[1:]
     if number.isdigit() and 29 <= int(number) <= 31:
         raise InvalidInput(f"Not every month has a {number}th: use 1–28, or `monthly last day …`.")
-    raise InvalidInput(f"'{words[0][:12]}' is not a day of the month; use e.g. `first tue`, `last thu` or `15`.")
+    raise InvalidInput(f"'{escape(words[0][:12])}' is not a day of the month; use e.g. `first tue`, `last thu` or `15`.")
 
 
 def parse_schedule(words: list[str], *, channel: bool = True, now: datetime | None = None) -> ScheduleSpec:
@@ -207,7 +208,7 @@ def _anchor(text: str | None, day: str, tz: str, now: datetime | None) -> date:
     """The first meeting's date: --from YYYY-MM-DD (on the weekday), else the next such weekday."""
     if text:
         if not _DATE.match(text):
-            raise InvalidInput(f"--from must be a date such as 2026-12-08, not '{text[:20]}'.")
+            raise InvalidInput(f"--from must be a date such as 2026-12-08, not '{escape(text[:20])}'.")
         try:
             start = date.fromisoformat(text)
         except ValueError:

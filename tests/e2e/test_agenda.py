@@ -187,6 +187,12 @@ def test_agenda_text_is_decoded_once_and_escaped_once(slack_app):
     action = slack_app.command("/agenda", "action <@U0MKT0001> 2026-12-03 " + slack_encoded("Q&A deck <v2>"))
     assert "Q&A deck <v2>" in text_of(action) and "&amp;amp;" not in json.dumps(action)
     [dm] = dms_to(slack_app.slack, "U0MKT0001", wait_for=1)
+    refused = slack_app.command("/agenda", "action <@U0MKT0001> " + slack_encoded("<!here> do it"))
+    assert "'<!here>' is not a date" in text_of(refused) and "<!here>" not in json.dumps(refused)
+    slack_app.set_role("U0ADMIN01", "admin")
+    bad = slack_app.command("/revalign", "schedule monthly " + slack_encoded("<!channel> 10:00 UTC #x"),
+                            user_id="U0ADMIN01")
+    assert "'<!channel>' is not a day of the month" in text_of(bad) and "<!channel>" not in json.dumps(bad)
     assert "Q&amp;A deck &lt;v2&gt;" in dm["text"] and "<v2>" not in json.dumps(dm)
 
 
