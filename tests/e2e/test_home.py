@@ -18,6 +18,9 @@ def open_home(slack_app, user_id: str, event_id: str) -> str:
     view = call.args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert view["type"] == "home" and len(view["blocks"]) <= 100
+    from slack_sdk.models.views import View
+
+    View(**{k: v for k, v in view.items() if k in ("type", "blocks")}).validate_json()   # Slack's own model
     return render_blocks(view["blocks"]).replace("*", "")
 
 
