@@ -13,8 +13,10 @@ from bot.errors import InvalidInput, RevalignError
 from bot.lead_defs import service as ld
 from bot.lead_defs import workflow
 from bot.lead_defs.queries import stale_definitions
+from bot.meetings.home import home_data
 from bot.render import lead_def as render
 from bot.render.blocks import escape
+from bot.render.home import home_view
 from bot.services import Services
 from handlers.command_text import command_text
 from handlers.registry import Registrar
@@ -137,10 +139,23 @@ def share_definition(ack, action, body, respond, context) -> None:
 
 def approve_proposal(ack, action, body, respond, client, context) -> None:
     ack()
-    result = workflow.approve(context["services"], client, action.get("value", ""), body["user"]["id"])
-    if result.refusal:
-        raise InvalidInput(result.refusal)
-    respond(text=render.approval_reply(result), response_type="ephemeral", replace_original=False)
+    services: Services = context["services"]
+    user_id = body["user"]["id"]
+    try:
+        result = workflow.approve(services, client, action.get("value", ""), user_id)
+        text = result.refusal or render.approval_reply(result)
+    except RevalignError as exc:
+        if body.get("response_url"):
+            raise
+        text = str(exc)
+    if body.get("response_url"):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    # Pressed on App Home: no message to answer, so a DM, and the Home tab shows the new state.
+    client.chat_postMessage(channel=user_id, text=text)
+    with services.db.session() as session:
+        data = home_data(session, services, user_id, services.now())
+    client.views_publish(user_id=user_id, view=home_view(data))
 
 
 def open_rejection(ack, action, body, client, context) -> None:

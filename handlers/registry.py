@@ -162,7 +162,7 @@ class Registrar:
         return self._register(self.app.event(name))
 
     def revalign_subcommand(self, word: str, usage: list[tuple[str, str]]):
-        """Add `/revalign <word>`: the handler gets (command, respond) after the ack."""
+        """Add `/revalign <word>`: the handler gets (command, respond, context) after the ack."""
         self.help.setdefault("/revalign", []).extend(HelpEntry(u, s) for u, s in usage)
 
         def decorator(fn):

@@ -32,7 +32,7 @@ def revalign_command(ack, command, respond, context) -> None:
     if verb == "roles":
         respond(**roles_reply(context["services"], command["user_id"], words[1:]))
     elif verb in registrar.subcommands:
-        registrar.subcommands[verb](command, respond)
+        registrar.subcommands[verb](command, respond, context)
     else:
         respond(**help_reply(registrar, unknown=None if verb == "help" else words[0]))
 

@@ -205,7 +205,7 @@ def item_data(item: ContentItem) -> ItemData:
                     summary=item.summary or "", objections=tuple(item.objections or ()))
 
 
-def log_change(session: Session, item_ids: Iterable[int], now: datetime | None = None) -> None:
+def log_change(session: Session, item_ids: Iterable[int]) -> None:
     from bot.models.base import utcnow
 
     for item_id in item_ids:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.lead_defs.schema import CONTENT_FIELDS, LABELS, LIST_FIELDS
@@ -15,10 +16,10 @@ class FieldChange:
     field: str
     label: str
     # Text fields: [(op, text)] with op in "same" / "removed" / "added".
-    segments: list[tuple[str, str]] = field(default_factory=list)
+    segments: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     # List fields.
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    added: list[str] = dataclasses.field(default_factory=list)
+    removed: list[str] = dataclasses.field(default_factory=list)
     before: Any = None
     after: Any = None
 

@@ -150,7 +150,7 @@ def validate_content(raw: dict[str, Any], *, line_of=lambda name: None) -> list[
     if not isinstance(owner, str) or owner.strip().lower() not in OWNERS:
         add("owner", f"{label}: owner must be marketing, sales or shared")
     position = raw.get("position")
-    if kind_ok and kind.strip().lower() == "stage":
+    if kind_ok and str(kind).strip().lower() == "stage":
         if isinstance(position, bool) or not isinstance(position, int) or not 1 <= position <= 50:
             add("position", f"{label}: a stage needs a funnel position, a whole number from 1 to 50")
         if not [c for c in (raw.get("criteria") or []) if str(c).strip()]:

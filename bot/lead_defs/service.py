@@ -239,7 +239,8 @@ def history(session: Session, key: str) -> tuple[DefinitionView, list[HistoryEnt
     definition = get(session, key)
     rows = session.scalars(select(LeadDefinitionVersion).where(LeadDefinitionVersion.key == definition.key)
                            .order_by(LeadDefinitionVersion.version)).all()
-    entries, previous = [], {}
+    entries: list[HistoryEntry] = []
+    previous: dict[str, Any] = {}
     for row in rows:
         entries.append(HistoryEntry(row.version, row.author, row.created_at, row.summary, row.approved_by,
                                     diff_definitions(previous, row.snapshot) if previous else [],

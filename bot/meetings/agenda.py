@@ -1,4 +1,8 @@
-"""Agenda items and action items, the agenda of the next meeting, and closing a meeting."""
+"""Agenda items and action items, the agenda of the next meeting, and closing a meeting.
+
+Domain only: functions take a Session and plain values and return models or dataclasses;
+bot/render/agenda.py renders them. Text is stored as the person typed it (decoded, plain).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.render import blocks as bk
 from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.kpis.periods import week_of
 from bot.meetings import schedules as sch
 from bot.meetings import sources
 from bot.models import Role
 from bot.models.scheduling import ActionItem, AgendaItem, Schedule
+from bot.render.blocks import quote_user_text
 from bot.roles import parse_user_ref, role_of
 
 MAX_TEXT = 500
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ACTION_USAGE = "`/agenda action @owner 2026-12-01 what needs doing`"
+# Besides an action's owner and the person who recorded it, these may close or reassign it.
+ACTION_MANAGERS = (Role.sales_head, Role.marketing_head, Role.admin)
 
 
 # --- agenda items ------------------------------------------------------------------------
@@ -61,36 +69,74 @@ def open_items(session: Session) -> list[AgendaItem]:
 def parse_action(text: str) -> tuple[str, date, str]:
     """`@owner 2026-12-01 text` → (owner id, due date, text)."""
     parts = text.split(None, 2)
-    usage = "`/agenda action @owner 2026-12-01 what needs doing`"
     if len(parts) < 3:
-        raise InvalidInput(f"Give an owner, a due date and what to do: {usage}.")
+        raise InvalidInput(f"Give an owner, a due date and what to do: {ACTION_USAGE}.")
     owner = parse_user_ref(parts[0])
+    shown = quote_user_text(parts[1], 20)
     if not _DATE.match(parts[1]):
-        raise InvalidInput(f"'{bk.quote_user_text(parts[1], 20)}' is not a date; use YYYY-MM-DD: {usage}.")
+        raise InvalidInput(f"'{shown}' is not a date; use YYYY-MM-DD: {ACTION_USAGE}.")
     try:
         due = date.fromisoformat(parts[1])
     except ValueError:
-        raise InvalidInput(f"'{parts[1]}' is not a real date; use YYYY-MM-DD: {usage}.") from None
+        raise InvalidInput(f"'{shown}' is not a real date; use YYYY-MM-DD: {ACTION_USAGE}.") from None
     action_text = " ".join(parts[2].split())
     if len(action_text) > MAX_TEXT:
         raise InvalidInput(f"Keep an action under {MAX_TEXT} characters (yours has {len(action_text)}).")
     return owner, due, action_text
 
 
+def find_duplicate(session: Session, owner: str, text: str) -> ActionItem | None:
+    """An open action of the same owner with the same text (case and spacing aside)."""
+    wanted = " ".join(text.split()).casefold()
+    rows = session.scalars(select(ActionItem).where(ActionItem.owner == owner, ActionItem.status == "open")
+                           .order_by(ActionItem.id))
+    return next((r for r in rows if " ".join(r.text.split()).casefold() == wanted), None)
+
+
+class DuplicateAction(InvalidInput):
+    def __init__(self, existing: ActionItem) -> None:
+        self.existing = existing
+        super().__init__(f"<@{existing.owner}> already has this as action #{existing.id} "
+                         f"(due {existing.due:%Y-%m-%d}); `/agenda` shows it. Nothing was added.")
+
+
 def add_action(session: Session, created_by: str, owner: str, due: date, text: str, now: datetime) -> ActionItem:
+    existing = find_duplicate(session, owner, text)
+    if existing is not None:
+        raise DuplicateAction(existing)
     action = ActionItem(text=text, owner=owner, due=due, status="open", created_by=created_by, created_at=now)
     session.add(action)
     session.flush()
     return action
 
 
-def complete_action(session: Session, user_id: str, number: int, now: datetime) -> ActionItem:
+def _managed_action(session: Session, user_id: str, number: int, verb: str) -> ActionItem:
     action = session.get(ActionItem, number)
     if action is None:
         raise NotFound(f"There is no action #{number}; `/agenda` lists the open ones.")
     if action.status == "done":
         raise InvalidInput(f"Action #{number} was already done on {action.done_at:%Y-%m-%d} by <@{action.done_by}>.")
+    if user_id not in (action.owner, action.created_by) and role_of(session, user_id) not in ACTION_MANAGERS:
+        raise PermissionDenied(f"Only the owner of #{number} (<@{action.owner}>), the person who recorded it "
+                               f"(<@{action.created_by}>), a department head or an admin can {verb} it.")
+    return action
+
+
+def complete_action(session: Session, user_id: str, number: int, now: datetime) -> ActionItem:
+    action = _managed_action(session, user_id, number, "close")
     action.status, action.done_at, action.done_by = "done", now, user_id
+    session.flush()
+    return action
+
+
+def reassign_action(session: Session, user_id: str, number: int, new_owner: str, now: datetime) -> ActionItem:
+    action = _managed_action(session, user_id, number, "reassign")
+    if action.owner == new_owner:
+        raise InvalidInput(f"Action #{number} already belongs to <@{new_owner}>.")
+    existing = find_duplicate(session, new_owner, action.text)
+    if existing is not None:
+        raise DuplicateAction(existing)
+    action.owner = new_owner
     session.flush()
     return action
 
@@ -99,6 +145,16 @@ def open_actions(session: Session, today: date) -> list[ActionItem]:
     """Open actions, overdue ones first (oldest due first), then by due date."""
     rows = list(session.scalars(select(ActionItem).where(ActionItem.status == "open")))
     return sorted(rows, key=lambda a: (a.due >= today, a.due, a.id))
+
+
+def overdue_actions_of(session: Session, owner: str, today: date) -> list[ActionItem]:
+    return [a for a in open_actions(session, today) if a.owner == owner and a.due < today]
+
+
+def meeting_timezone(session: Session, settings) -> str:
+    """The time zone people's dates are in: the meeting's, else the workspace's."""
+    schedule = sch.get_schedule(session, sch.AGENDA)
+    return schedule.timezone if schedule is not None else settings.timezone
 
 
 # --- meetings ------------------------------------------------------------------------------
@@ -134,7 +190,7 @@ def close_meeting(session: Session, schedule: Schedule, now: datetime) -> int:
         .where(AgendaItem.status == "open", AgendaItem.created_at <= at)
         .values(status="discussed", closed_at=now, closed_by="meeting", meeting_period=sch.period_of(schedule, at))
     )
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -142,6 +198,7 @@ class Agenda:
     schedule: Schedule | None
     meeting_at: datetime | None
     today: date
+    timezone: str
     items: list[AgendaItem]
     actions: list[ActionItem]
     kpis: sources.Section | None = None
@@ -157,86 +214,16 @@ def build_agenda(session: Session, services, now: datetime, *, meeting_at: datet
     if meeting_at is None and schedule is not None and schedule.enabled:
         # The meeting in progress, else the next one.
         meeting_at = sch.next_occurrence(schedule, now - timedelta(minutes=schedule.duration_minutes))
-    tz = ZoneInfo(schedule.timezone if schedule else services.settings.timezone)
+    tz_name = schedule.timezone if schedule else services.settings.timezone
+    tz = ZoneInfo(tz_name)
     today = now.astimezone(tz).date()
-    agenda = Agenda(schedule, meeting_at, today, open_items(session), open_actions(session, today))
+    agenda = Agenda(schedule, meeting_at, today, tz_name, open_items(session), open_actions(session, today))
     if full:
         since = (last_meeting(schedule, now) if schedule else None) or now - timedelta(days=7)
         # KPI review: the last complete ISO week before the meeting, in the meeting's time zone.
-        reviewed = sources.iso_week(((meeting_at or now) - timedelta(days=7)).astimezone(tz))
-        agenda.kpis = sources.kpis_vs_targets(session, reviewed, now, tz=str(tz))
+        reviewed = str(week_of(((meeting_at or now) - timedelta(days=7)).astimezone(tz).date()))
+        agenda.kpis = sources.kpis_vs_targets(session, reviewed, now, tz=tz_name)
         agenda.kpi_period = reviewed
         agenda.definitions = sources.definition_changes(session, services.settings, since, now)
         agenda.gaps = sources.content_gaps(session, now)
     return agenda
-
-
-# --- rendering ---------------------------------------------------------------------------------
-def _when(moment: datetime, tz: str) -> str:
-    local = moment.astimezone(ZoneInfo(tz))
-    fallback = f"{local:%a %d %b %Y, %H:%M} {tz}"
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{bk.escape(fallback)}>"
-
-
-def item_line(item: AgendaItem) -> str:
-    return f"*#{item.id}* {bk.quote_user_text(item.text, 300)} — raised by <@{item.author}>"
-
-
-def action_line(action: ActionItem, today: date) -> str:
-    overdue = action.due < today
-    flag = f" :warning: *overdue* (due {action.due:%Y-%m-%d})" if overdue else f" — due {action.due:%Y-%m-%d}"
-    return f"*#{action.id}* {bk.quote_user_text(action.text, 300)} — <@{action.owner}>{flag}"
-
-
-def _list_section(title: str, lines: list[str], empty: str) -> list[dict]:
-    if not lines:
-        return [bk.section(f"*{title}*\n_{empty}_")]
-    out, chunk = [], f"*{title}*"
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            out.append(bk.section(chunk))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    out.append(bk.section(chunk))
-    return out
-
-
-def agenda_blocks(agenda: Agenda, *, max_blocks: int = bk.MAX_BLOCKS_MESSAGE, hints: bool = False) -> list[dict]:
-    blocks: list[dict] = []
-    if agenda.schedule and agenda.meeting_at:
-        blocks.append(bk.header("Sales × marketing alignment: agenda"))
-        where = f" in <#{agenda.schedule.channel}>" if (agenda.schedule.channel or "").startswith(("C", "G")) else ""
-        blocks.append(bk.context(f"Next meeting {_when(agenda.meeting_at, agenda.schedule.timezone)}{where}"))
-    else:
-        blocks.append(bk.header("Sales × marketing alignment: open items"))
-        blocks.append(bk.context("No meeting is scheduled yet; an admin can set one with "
-                                 "`/revalign schedule weekly tue 10:00 America/New_York #sales-marketing`."))
-    numbered = [
-        (f"KPI review against shared goals ({agenda.kpi_period})", agenda.kpis, "No KPIs."),
-        ("Raised by the team", sources.Section(True, [item_line(i) for i in agenda.items]),
-         "Nothing raised yet — add a topic with /agenda add <text>."),
-        ("Definitions proposed, changed or stale", agenda.definitions, "No definition changes."),
-        ("Top content gaps", agenda.gaps, "No open content gaps."),
-    ]
-    n = 0
-    for title, section, empty in numbered:
-        if section is None:
-            continue
-        n += 1
-        if section.available:
-            blocks += _list_section(f"{n}. {title}", section.lines, empty)
-        else:
-            blocks += [bk.section(f"*{n}. {title}*"), bk.context(section.note)]
-    title = f"{n + 1}. Open action items (overdue first)"
-    blocks += _list_section(title, [action_line(a, agenda.today) for a in agenda.actions], "No open actions.")
-    if hints:
-        blocks.append(bk.context("`/agenda add <text>` · `/agenda remove N` · "
-                                 "`/agenda action @owner YYYY-MM-DD <text>` · `/agenda done N`"))
-    if len(blocks) > max_blocks:
-        blocks = blocks[: max_blocks - 1] + [bk.context("(shortened: more in /agenda)")]
-    return blocks
-
-
-def agenda_text(agenda: Agenda) -> str:
-    when = f" — {agenda.meeting_at:%Y-%m-%d %H:%M} UTC" if agenda.meeting_at else ""
-    return f"Alignment meeting agenda{when}: {len(agenda.items)} topic(s), {len(agenda.actions)} open action(s)"

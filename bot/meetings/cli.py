@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
+from typing import Annotated
 
 import typer
 
@@ -18,28 +18,28 @@ def _parse_now(value: str | None) -> datetime | None:
     from bot.errors import InvalidInput
 
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"--now must be an ISO time such as 2026-12-01T13:00:00Z, not '{value[:30]}'.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @schedule_cli.command("set")
-def schedule_set(spec: list[str] = typer.Argument(..., metavar="weekly tue 10:00 America/New_York C0123456789",
-                                                  help="cadence, day, time, time zone, channel"),
-                 agenda_lead: Optional[str] = typer.Option(None, "--agenda-lead", help="e.g. 2h (default 2h)"),
-                 grace: Optional[str] = typer.Option(None, "--grace", help="e.g. 1h (default 1h)")) -> None:
+def schedule_set(spec: Annotated[list[str], typer.Argument(metavar="weekly tue 10:00 America/New_York C0123456789",
+                                                            help="cadence, day, time, time zone, channel")],
+                 agenda_lead: str | None = typer.Option(None, "--agenda-lead", help="e.g. 2h (default 2h)"),
+                 grace: str | None = typer.Option(None, "--grace", help="e.g. 1h (default 1h)")) -> None:
     """Set the alignment meeting (the agenda is posted --agenda-lead before it).
 
     Example: revalign schedule set weekly tue 10:00 America/New_York C0123456789 --agenda-lead 2h
     """
-    from bot.meetings import schedules as sch
     from bot.cli import open_services
+    from bot.meetings import schedules as sch
 
     services = open_services()
     with services.db.session() as session:
-        schedule = sch.set_meeting(session, sch.parse_schedule(
-            list(spec) + (["--agenda-lead", agenda_lead] if agenda_lead else []) + (["--grace", grace] if grace else [])), by="cli", now=services.now())
+        words = list(spec) + (["--agenda-lead", agenda_lead] if agenda_lead else []) + (["--grace", grace] if grace else [])
+        schedule = sch.set_meeting(session, sch.parse_schedule(words, now=services.now()), by="cli", now=services.now())
         typer.echo(_describe(schedule, services.now()))
 
 
@@ -97,13 +97,13 @@ def _describe(schedule, now: datetime) -> str:
     line += f"; grace {sch.format_minutes(schedule.grace_minutes)}"
     nxt = sch.next_occurrence(schedule, now) if schedule.enabled else None
     if nxt:
-        line += f"; next {nxt:%Y-%m-%d %H:%M %Z}"
+        line += f"; next {sch.format_local(nxt, schedule.timezone)}"
     return line
 
 
 def scheduler(
     once: bool = typer.Option(False, "--once", help="Run one tick (if the lease is free) and exit."),
-    now: Optional[str] = typer.Option(None, "--now", help="Pretend it is this ISO time (previews and tests)."),
+    now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO time (previews and tests)."),
 ) -> None:
     """Run the scheduler as its own process (a database lease keeps it to one process at a time)."""
     import logging
@@ -141,7 +141,7 @@ def scheduler(
 @deliveries_cli.callback()
 def deliveries(
     ctx: typer.Context,
-    status: Optional[str] = typer.Option(None, help="Only this status: sent, failed, missed, unconfirmed, sending."),
+    status: str | None = typer.Option(None, help="Only this status: sent, failed, missed, unconfirmed, sending."),
     limit: int = typer.Option(50, help="How many, newest first."),
 ) -> None:
     """List deliveries with status, attempts and last error."""

@@ -31,6 +31,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.meetings import schedules as sch
+from bot.meetings.reminders import send_action_reminders
 from bot.models.scheduling import Delivery, Schedule, SchedulerLease
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def run_due(services, now: datetime, *, holder: str | None = None, client=None) 
         _handle_new(services, client, due, now, holder, report)
     _retry_failed(services, client, now, holder, report)
     _recover_stale(services, client, now, holder, report)
+    send_action_reminders(services, client, now)  # governance: action-item DMs, own exactly-once table
     return report
 
 
@@ -205,7 +207,7 @@ def _handle_new(services, client, due: _Due, now: datetime, holder: str, report:
                    claimed_by=holder, claimed_at=now, created_at=now, updated_at=now,
                    message_channel=due.recipient if due.schedule.kind == sch.AGENDA else None,
                    last_error=(f"not sent: the bot was not running within the {due.schedule.grace_minutes}-minute "
-                               f"grace period after {due.due_at:%Y-%m-%d %H:%M} UTC") if late else None)
+                               f"grace period after {sch.format_local(due.due_at, due.schedule.timezone)}") if late else None)
     try:
         # The claim: this INSERT commits on its own; the UNIQUE key lets exactly one process win.
         with services.db.session() as session:
@@ -250,7 +252,8 @@ def _send_claimed(services, client, delivery_id: int, attempts: int, schedule: S
 def _send(services, client, schedule: Schedule, period: str, recipient: str, event_at: datetime, now: datetime,
           key: str) -> tuple[str | None, str | None]:
     if schedule.kind == sch.AGENDA:
-        from bot.meetings.agenda import agenda_blocks, agenda_text, build_agenda
+        from bot.meetings.agenda import build_agenda
+        from bot.render.agenda import agenda_blocks, agenda_text  # governance: rendering moved to bot/render
 
         with services.db.session() as session:
             agenda = build_agenda(session, services, now, meeting_at=event_at)
