@@ -95,9 +95,9 @@ def test_the_demo_never_overwrites_a_real_workspace(tmp_path):
     migrate.upgrade(f"sqlite:///{tmp_path / 'revalign.db'}")
     result = run_cli("demo", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    assert result.stderr.strip().splitlines() == [(
         "revalign: revalign.db is not a demo workspace, so the demo leaves it alone: run it elsewhere or pass "
-        "--database demo.db."]
+        "--database demo.db.")]
     assert (tmp_path / "revalign.db").stat().st_size > 0
 
 
