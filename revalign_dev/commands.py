@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 from revalign_dev.reply import Reply
 
 if TYPE_CHECKING:
+    from bot.services import Services
     from revalign_dev.local_run import LocalWorkspace
     from revalign_dev.local_slack import LocalSlack
 
 
 @contextmanager
-def local_workspace(open_services: Callable[..., object], slack: LocalSlack) -> Iterator[LocalWorkspace]:
+def local_workspace(open_services: Callable[..., Services], slack: LocalSlack) -> Iterator[LocalWorkspace]:
     """The configured database's workspace, served as `serve` does, talking to `slack`.
 
     On the demo's workspace the demo's settings (its alignment channel) apply unless the
@@ -40,7 +41,7 @@ def local_workspace(open_services: Callable[..., object], slack: LocalSlack) -> 
         services.close()
 
 
-def run_ask(open_services: Callable[..., object], line: str, *, user_ref: str, channel_id: str) -> list[Reply]:
+def run_ask(open_services: Callable[..., Services], line: str, *, user_ref: str, channel_id: str) -> list[Reply]:
     """Through a running playground on the same database if there is one (warm: well under a
     second), else in this process (which loads the model first)."""
     from bot.settings import load_settings
@@ -108,7 +109,7 @@ def playground_people(services) -> tuple[list, dict[str, str]]:
     return people, channels
 
 
-def run_playground(open_services: Callable[..., object], *, port: int, say: Callable[[str], None],
+def run_playground(open_services: Callable[..., Services], *, port: int, say: Callable[[str], None],
                    ready: Callable[[str], None] | None = None) -> None:
     """Serve the playground until interrupted."""
     import logging
@@ -146,7 +147,7 @@ SHELL_HELP = ("Type a slash command (e.g. /content we're 2x the price of Vantage
               "else, `in CHANNEL` to move; Ctrl-D quits.")
 
 
-def run_shell(open_services: Callable[..., object], *, user_ref: str, channel_id: str, lines,
+def run_shell(open_services: Callable[..., Services], *, user_ref: str, channel_id: str, lines,
               say: Callable[[str], None], note: Callable[[str], None], interactive: bool) -> None:
     """`revalign shell`: one warm process (model and index loaded once) for many commands."""
     import time

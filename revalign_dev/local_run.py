@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from bot.errors import InvalidInput
@@ -29,6 +30,10 @@ from bot.slack_payloads import (
 )
 from revalign_dev.local_slack import LocalSlack, RecordedCall
 from revalign_dev.reply import Reply
+
+if TYPE_CHECKING:
+    from bot.server import HttpServer
+    from handlers.registry import Registrar
 
 LOCAL_BOT_TOKEN = "xoxb-local-revalign"
 LISTENER_TIMEOUT_SECONDS = 60.0
@@ -98,8 +103,8 @@ class LocalWorkspace:
         self.services = services
         self.slack = slack
         self.executor = TrackingExecutor()
-        self.registrar = None
-        self._server = None
+        self.registrar: Registrar | None = None
+        self._server: HttpServer | None = None
 
     def start(self) -> LocalWorkspace:
         from bot.app import create_app

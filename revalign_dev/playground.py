@@ -433,7 +433,7 @@ class Playground:
 
     def open_home(self, user_id: str) -> dict:
         self.person(user_id)
-        event = {"type": "app_home_opened", "user": user_id, "channel": dm_channel(user_id), "tab": "home",
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user_id, "channel": dm_channel(user_id), "tab": "home",
                  "event_ts": f"{time.time():.6f}"}
         if user_id in self.slack.homes:
             event["view"] = self.slack.homes[user_id]
@@ -485,7 +485,7 @@ class Playground:
                        and m.ephemeral_to in (None, user_id)]
             stack = list(slack.modals.get(user_id, []))
             home = slack.homes.get(user_id)
-        shortcuts = sorted(self.workspace.registrar.shortcuts) if self.workspace.registrar else []
+        shortcuts: list[str] = sorted(self.workspace.registrar.shortcuts) if self.workspace.registrar else []
         modal = None
         if stack:
             view = stack[-1]
@@ -572,7 +572,7 @@ class Playground:
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def stop(self) -> None:
         if self._server is not None:
