@@ -198,10 +198,9 @@ def ask(
     from revalign_dev.quiet import quiet_model_loading
 
     quiet_model_loading()
-    from bot.roles import parse_user_ref
     from revalign_dev.commands import run_ask
 
-    for reply in run_ask(open_services, command_line, user_id=parse_user_ref(user), channel_id=channel):
+    for reply in run_ask(open_services, command_line, user_ref=user, channel_id=channel):
         typer.echo(f"--- {reply.where} ---")
         typer.echo(reply.text)
 
@@ -237,6 +236,21 @@ def playground(
 
     chosen = port if port is not None else load_settings().playground_port
     run_playground(open_services, port=chosen, say=lambda line: typer.echo(line, err=True))
+
+
+@cli.command()
+def shell(
+    user: str = typer.Option("U0REP", "--user", help="Slack user ID to act as (`as USER` changes it)."),
+    channel: str = typer.Option("C0SALESMKT", "--channel", help="Channel ID (`in CHANNEL` changes it)."),
+) -> None:
+    """One warm process for many slash commands: type them, read the replies (Ctrl-D quits)."""
+    from revalign_dev.quiet import quiet_model_loading
+
+    quiet_model_loading()
+    from revalign_dev.commands import run_shell
+
+    run_shell(open_services, user_ref=user, channel_id=channel, lines=sys.stdin, say=typer.echo,
+              note=lambda line: typer.echo(line, err=True), interactive=sys.stdin.isatty())
 
 
 def _register_features() -> None:

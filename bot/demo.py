@@ -139,8 +139,8 @@ def run_demo(database: Path, *, default_database: bool) -> None:
                                  **local_settings_overrides(slack))
         services = Services(settings)
         seed_demo(services)
-        services.start()
         workspace = LocalWorkspace(services, slack).start()
+        services.start()  # after the app registered its start-up work (model, index)
         try:
             examples = [("U0REP", "/revalign help")] + [e for f in features() for e in f.EXAMPLES]
             names = {p.user_id: p for p in DEMO_PEOPLE}

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_shape(cls, value: str) -> str:
+        if value.startswith("sqlite:///") and "?" not in value:
+            return value  # a plain SQLite file: no need to import SQLAlchemy (it would slow every command's start)
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 

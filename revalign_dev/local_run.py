@@ -16,13 +16,24 @@ import urllib.error
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from bot.errors import InvalidInput
 from bot.render import blocks as bk
 from bot.services import Services
-from bot.slack_payloads import API_APP_ID, TEAM_DOMAIN, TEAM_ID, encode_form, slash_command_form
+from bot.slack_payloads import (
+    API_APP_ID,
+    TEAM_ID,
+    encode_form,
+    slash_command_form,
+)
 from revalign_dev.local_slack import LocalSlack, RecordedCall
+from revalign_dev.reply import Reply
+
+if TYPE_CHECKING:
+    from bot.server import HttpServer
+    from handlers.registry import Registrar
 
 LOCAL_BOT_TOKEN = "xoxb-local-revalign"
 LISTENER_TIMEOUT_SECONDS = 60.0
@@ -35,12 +46,6 @@ def local_settings_overrides(slack: LocalSlack) -> dict[str, str]:
         "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN,
         "SLACK_SIGNING_SECRET": secrets.token_hex(16),
     }
-
-
-@dataclass
-class Reply:
-    where: str      # "ephemeral", "channel", "modal", "home", "dm", "file"
-    text: str
 
 
 @dataclass
@@ -98,10 +103,10 @@ class LocalWorkspace:
         self.services = services
         self.slack = slack
         self.executor = TrackingExecutor()
-        self.registrar = None
-        self._server = None
+        self.registrar: Registrar | None = None
+        self._server: HttpServer | None = None
 
-    def start(self) -> "LocalWorkspace":
+    def start(self) -> LocalWorkspace:
         from bot.app import create_app
         from bot.server import HttpServer, create_http_app
 
@@ -177,8 +182,9 @@ class LocalWorkspace:
             known = ", ".join(sorted(self.commands))
             raise InvalidInput(f"revalign has no {command} command. Commands: {known}.")
         mark = len(self.slack.calls)
+        key, trigger = secrets.token_hex(16), new_trigger_id()
         reply = self.command(command, encode_command_text(text.strip()), user_id=user_id, channel_id=channel_id,
-                             response_url=self.slack.response_url())
+                             response_url=self.slack.response_url(key), trigger_id=trigger)
         if reply.status != 200:
             raise InvalidInput(f"the app answered {command} with HTTP {reply.status}.")
         self.wait_idle()
@@ -187,8 +193,18 @@ class LocalWorkspace:
         if isinstance(body, dict) and (body.get("text") or body.get("blocks")):
             replies.append(Reply("ephemeral", bk.render_message(body)))
         for call in self.slack.calls[mark:]:
-            replies.extend(reply_from_call(call))
+            if _belongs_to(call, key, trigger):
+                replies.extend(reply_from_call(call))
         return replies
+
+
+def _belongs_to(call: RecordedCall, key: str, trigger: str) -> bool:
+    """Leave out what other people did meanwhile (the playground's page shares the local Slack)."""
+    if call.method == "response_url":
+        return call.path.endswith("/" + key)
+    if call.method in ("views.open", "views.push"):
+        return call.args.get("trigger_id") == trigger
+    return True
 
 
 def reply_from_call(call: RecordedCall) -> list[Reply]:

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlparse
 
 
@@ -48,7 +48,7 @@ class LocalSlack:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
@@ -57,7 +57,7 @@ class LocalSlack:
     def response_url(self, key: str | None = None) -> str:
         return f"{self.base_url}/response/{key or uuid.uuid4().hex}"
 
-    def start(self) -> "LocalSlack":
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-slack", daemon=True)
         self._thread.start()
         return self
@@ -66,7 +66,7 @@ class LocalSlack:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "LocalSlack":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -25,8 +25,9 @@ from urllib.parse import parse_qs, urlparse
 from bot.errors import InvalidInput, RevalignError
 from bot.slack_payloads import API_APP_ID, TEAM_DOMAIN, TEAM_ID
 from revalign_dev.blockkit_html import Renderer, esc
-from revalign_dev.local_run import LocalWorkspace, Reply, new_trigger_id
+from revalign_dev.local_run import LocalWorkspace, new_trigger_id
 from revalign_dev.local_slack import LocalSlack, RecordedCall
+from revalign_dev.reply import Reply, database_identity
 from revalign_dev.slack_text import encode_command_text
 
 log = logging.getLogger(__name__)
@@ -250,15 +251,6 @@ def _json(value: Any) -> Any:
     return value
 
 
-def database_identity(database_url: str) -> str:
-    """The same database whichever folder a command is run from (relative SQLite paths resolved)."""
-    from bot.settings import sqlite_path
-
-    path = sqlite_path(database_url)
-    identity = str(path.resolve()) if path is not None else database_url
-    return hashlib.sha256(identity.encode()).hexdigest()[:16]
-
-
 class Playground:
     def __init__(self, workspace: LocalWorkspace, slack: PlaygroundSlack, people: list[Person],
                  channels: dict[str, str]) -> None:
@@ -441,7 +433,7 @@ class Playground:
 
     def open_home(self, user_id: str) -> dict:
         self.person(user_id)
-        event = {"type": "app_home_opened", "user": user_id, "channel": dm_channel(user_id), "tab": "home",
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user_id, "channel": dm_channel(user_id), "tab": "home",
                  "event_ts": f"{time.time():.6f}"}
         if user_id in self.slack.homes:
             event["view"] = self.slack.homes[user_id]
@@ -493,7 +485,7 @@ class Playground:
                        and m.ephemeral_to in (None, user_id)]
             stack = list(slack.modals.get(user_id, []))
             home = slack.homes.get(user_id)
-        shortcuts = sorted(self.workspace.registrar.shortcuts) if self.workspace.registrar else []
+        shortcuts: list[str] = sorted(self.workspace.registrar.shortcuts) if self.workspace.registrar else []
         modal = None
         if stack:
             view = stack[-1]
@@ -570,7 +562,7 @@ class Playground:
         }
 
     # --- HTTP ---------------------------------------------------------------------------------------
-    def serve(self, port: int = 0) -> "Playground":
+    def serve(self, port: int = 0) -> Playground:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="playground", daemon=True).start()
@@ -580,7 +572,7 @@ class Playground:
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def stop(self) -> None:
         if self._server is not None:
@@ -657,9 +649,9 @@ def _handler(playground: Playground):
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
-                if not isinstance(body, dict):
-                    raise ValueError
             except ValueError:
+                body = None
+            if not isinstance(body, dict):
                 return self._json(400, {"error": "malformed JSON"})
             path = urlparse(self.path).path
             try:
@@ -672,7 +664,7 @@ def _handler(playground: Playground):
                 return self._json(400, {"error": str(exc)})
             except (KeyError, TypeError, ValueError) as exc:
                 return self._json(400, {"error": f"malformed request ({exc.__class__.__name__})"})
-            except Exception:  # noqa: BLE001 - the page shows the error; the log has the traceback
+            except Exception:
                 log.exception("playground request %s failed", path)
                 return self._json(500, {"error": "the playground failed; see its terminal"})
 
@@ -698,7 +690,9 @@ def _handler(playground: Playground):
             if path == "/api/ask":
                 if body.get("database") != playground.database:
                     raise _Mismatch("this playground serves another database")
-                replies = playground.ask(str(body.get("line", "")), user, str(body.get("channel", "")))
+                from bot.roles import parse_user_ref
+
+                replies = playground.ask(str(body.get("line", "")), parse_user_ref(user), str(body.get("channel", "")))
                 return {"replies": [{"where": r.where, "text": r.text} for r in replies]}
             raise _NotFound
 

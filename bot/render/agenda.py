@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from bot.content.gaps import GapSummary
-from bot.kpis.digest import DigestMetric, metric_line
+from bot.kpis.digest import DigestMetric
+from bot.render.kpis import metric_line
 from bot.lead_defs.queries import FunnelSummary
 from bot.meetings import schedules as sch
 from bot.meetings.agenda import Agenda

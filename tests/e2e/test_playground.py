@@ -56,9 +56,9 @@ def playground(database_url, embedder, demo_vectors):
     started = time.monotonic()
     services.content.cache.put_many(embedder.model_id, demo_vectors)
     seed_demo(services)
+    workspace = LocalWorkspace(services, slack).start()
     services.start()
     print(f"demo workspace seeded in {time.monotonic() - started:.1f} s")
-    workspace = LocalWorkspace(services, slack).start()
     people, channels = playground_people(services)
     page = Playground(workspace, slack, people, channels).serve(0)
     yield page
@@ -160,6 +160,7 @@ def test_the_demo_story_in_a_real_browser(playground, browser, tmp_path):
 
     # A rep searches /content in the prospect's words and shares the best item in the channel.
     page.be("Jordan Kim (rep)")
+    page.open("nav-sales")
     page.type("/content we're 2x the price of Vantage & they <insist>")
     results = page.message("Content for", ephemeral=True)
     assert "we're 2x the price of Vantage & they <insist>" in results.text  # sent encoded, decoded once, escaped once
@@ -171,6 +172,7 @@ def test_the_demo_story_in_a_real_browser(playground, browser, tmp_path):
 
     # A marketer opens the gaps, tags content for one from the modal's typeahead (block_suggestion).
     page.be("Priya Patel (marketer)")
+    page.open("nav-sales-marketing")
     page.type("/content gaps")
     page.press("Content gaps", "Tag content", ephemeral=True)
     modal = page.modal("Tag an objection")
@@ -225,6 +227,8 @@ def test_the_demo_story_in_a_real_browser(playground, browser, tmp_path):
     shot = os.environ.get("REVALIGN_PLAYGROUND_SCREENSHOT")
     if shot:  # docs/playground.png is made this way (see README)
         page.be("Jordan Kim (rep)")
-        page.open("nav-sales-marketing")
+        page.open("nav-sales")
         page.message("Shared by", ephemeral=False)
+        browser.execute_script("document.getElementById('toast').style.display = 'none';"
+                               "const box = document.getElementById('messages'); box.scrollTop = box.scrollHeight;")
         browser.save_screenshot(shot)
