@@ -13,7 +13,19 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 
-from bot.crm.records import DEAL, LEAD, CheckResult, CrmError, Page, RateLimited, Record, clip, parse_amount, parse_time
+from bot.crm.records import (
+    DEAL,
+    EPOCH,
+    LEAD,
+    CheckResult,
+    CrmError,
+    Page,
+    RateLimited,
+    Record,
+    clip,
+    parse_amount,
+    parse_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,32 +151,32 @@ class HubSpotConnector:
 
     def _record(self, object_type: str, obj, owners: dict[str, str]) -> Record:
         p = obj.properties or {}
-        modified = parse_time(p.get(MODIFIED[object_type])) or parse_time(obj.updated_at)
-        owner_id = str(p.get("hubspot_owner_id") or "")
         created = parse_time(p.get("createdate")) or parse_time(obj.created_at)
+        modified = parse_time(p.get(MODIFIED[object_type])) or parse_time(obj.updated_at) or created or EPOCH
+        owner_id = str(p.get("hubspot_owner_id") or "")
         if object_type == LEAD:
-            events = []
+            events: list[tuple[str, datetime]] = []
             for stage in LIFECYCLE_STAGES:
                 entered = parse_time(p.get(f"hs_lifecyclestage_{stage}_date"))
                 if entered:
                     events.append((f"lifecyclestage:{stage}", entered))
             stage = clip(p.get("lifecyclestage"), 128)
             if stage and not any(e[0] == f"lifecyclestage:{stage}" for e in events):
-                events.append((f"lifecyclestage:{stage}", modified or created))
+                events.append((f"lifecyclestage:{stage}", modified))
             status = clip(p.get("hs_lead_status"), 128)
             if status:   # HubSpot keeps no entry date for lead status: first seen by a sync
-                events.append((f"status:{status}", modified or created))
+                events.append((f"status:{status}", modified))
             name = clip(f"{p.get('firstname') or ''} {p.get('lastname') or ''}", 255) or clip(p.get("email"), 255)
-            return Record(LEAD, str(obj.id), modified or created, name=name, email=clip(p.get("email"), 255),
+            return Record(LEAD, str(obj.id), modified, name=name, email=clip(p.get("email"), 255),
                           stage=stage, status=status, owner_id=owner_id, owner_email=owners.get(owner_id, ""),
                           created_at=created, first_activity_at=parse_time(p.get("hs_sa_first_engagement_date")),
                           last_activity_at=parse_time(p.get("notes_last_contacted")),
-                          url=self._url("0-1", obj.id), events=[e for e in events if e[1]])
+                          url=self._url("0-1", obj.id), events=events)
         stage = clip(p.get("dealstage"), 128)
         won = str(p.get("hs_is_closed_won") or "").lower() == "true"
         closed = won or str(p.get("hs_is_closed") or "").lower() == "true"
-        events = [(f"stage:{stage}", modified or created)] if stage else []
-        return Record(DEAL, str(obj.id), modified or created, name=clip(p.get("dealname"), 255), stage=stage,
+        events = [(f"stage:{stage}", modified)] if stage else []
+        return Record(DEAL, str(obj.id), modified, name=clip(p.get("dealname"), 255), stage=stage,
                       owner_id=owner_id, owner_email=owners.get(owner_id, ""), amount=parse_amount(p.get("amount")),
                       created_at=created, closed_at=parse_time(p.get("closedate")) if closed else None,
                       is_won=won, is_closed=closed, url=self._url("0-3", obj.id), events=events)

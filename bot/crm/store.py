@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,12 +16,11 @@ RECORD_COLUMNS = ("name", "email", "stage", "status", "owner_id", "owner_email",
                   "modified_at", "closed_at", "is_won", "is_closed", "first_activity_at", "last_activity_at", "url")
 
 
-def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+def _insert(session: Session) -> Any:
+    """INSERT … ON CONFLICT of the session's dialect (SQLite and PostgreSQL spell it alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def store_page(session: Session, connector: str, records: list[Record], now: datetime) -> None:
@@ -41,7 +41,7 @@ def store_page(session: Session, connector: str, records: list[Record], now: dat
             set_={c: statement.excluded[c] for c in (*RECORD_COLUMNS, "synced_at")},
         )
         session.execute(statement)
-    events = {}
+    events: dict[tuple[str, str, str], datetime] = {}
     for r in latest.values():
         for stage, entered in r.events:
             events.setdefault((r.object_type, r.external_id, stage[:160]), entered)

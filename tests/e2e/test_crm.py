@@ -34,7 +34,7 @@ from tests.fake_crm import (
 )
 from tests.fake_slack import FakeSlack
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 W47 = "2026-W47"                  # Nov 16-22; START is Tue Nov 24 15:00 UTC
 MARKETING_CHANNEL = "C0MKTALERT"
 REP_EMAIL = "rep.one@acme.example"
