@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.crm.records import (
     DEAL,
@@ -152,8 +152,11 @@ class HubSpotConnector:
                 # Start a new search from the last change seen (≥: the boundary records come again, harmlessly).
                 newest = records[-1].modified_at
                 if window_start is not None and newest <= window_start:
+                    # 10,000 records changed in the same millisecond: a search cannot page past them,
+                    # so step over that millisecond rather than loop (logged; a --since re-read finds them).
                     log.warning("HubSpot: more than %d %s records share one modified time; skipping ahead",
                                 SEARCH_WINDOW, object_type)
+                    newest = window_start + timedelta(milliseconds=1)
                 window_start, after, seen_in_window = newest, None, 0
 
     def _record(self, object_type: str, obj: dict, owners: dict[str, str]) -> Record:
