@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +40,8 @@ def _fill(kind: str, fake, leads: int, deals: int) -> None:
         mql = created + dt.timedelta(hours=rng.randrange(1, 96)) if rng.random() < 0.4 else None
         sql = mql + dt.timedelta(days=rng.randrange(1, 10)) if mql and rng.random() < 0.35 else None
         touched = (mql or created) + dt.timedelta(hours=rng.randrange(1, 60)) if rng.random() < 0.8 else None
-        modified = min(max(t for t in (created, mql, sql, touched) if t), NOW)
+        modified = max(t for t in (created, mql, sql, touched) if t)
+        modified = modified if modified < NOW else NOW - dt.timedelta(seconds=rng.randrange(1, 86400))
         if kind == "hubspot":
             props = {"firstname": f"First{i}", "lastname": f"Last{i}", "email": f"p{i}@prospect.example",
                      "lifecyclestage": "salesqualifiedlead" if sql else "marketingqualifiedlead" if mql else "lead",
@@ -65,7 +67,8 @@ def _fill(kind: str, fake, leads: int, deals: int) -> None:
         is_closed = closed < NOW and rng.random() < 0.6
         won = is_closed and rng.random() < 0.35
         amount = rng.randrange(2, 120) * 1000
-        modified = min(closed if is_closed else created + dt.timedelta(hours=1), NOW)
+        modified = closed if is_closed else created + dt.timedelta(hours=1)
+        modified = modified if modified < NOW else NOW - dt.timedelta(seconds=rng.randrange(1, 86400))
         if kind == "hubspot":
             fake.add("deals", str(500000 + i), {
                 "dealname": f"Deal {i}", "amount": str(amount), "pipeline": "default",
@@ -203,8 +206,16 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="revalign-bench-crm-"))
     print("| CRM | DB | pulled | KPIs | full sync (wall) | peak RSS | plain-HTTP floor | incremental re-sync | |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for kind in args.crm:
-        print(run(kind, args.leads, args.deals, args.database, workdir), flush=True)
+    if len(args.crm) == 1:
+        print(run(args.crm[0], args.leads, args.deals, args.database, workdir), flush=True)
+        return
+    for kind in args.crm:   # one process each, so each peak RSS is that sync's own
+        command = [sys.executable, __file__, "--crm", kind, "--leads", str(args.leads), "--deals", str(args.deals)]
+        if args.database:
+            command += ["--database", args.database]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        print(result.stdout.strip().splitlines()[-1] if result.returncode == 0 else f"| {kind} | failed: "
+              f"{result.stderr.strip().splitlines()[-1:]} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -132,7 +132,13 @@ class HubSpotConnector:
             response.release_conn()
 
     def pages(self, object_type: str, since: datetime | None) -> Iterator[Page]:
-        owners = self.owners()
+        try:
+            owners = self.owners()
+        except RateLimited:
+            raise
+        except CrmError as exc:   # no owners scope: alerts go to team channels instead of owners' DMs
+            log.warning("HubSpot owners unavailable (%s); SLA alerts will go to team channels", exc)
+            owners = self._owners = {}
         total: int | None = None
         window_start = since
         after: str | None = None
