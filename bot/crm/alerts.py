@@ -94,7 +94,7 @@ def find_breaches(session: Session, connector: str, now: datetime, *, maps: list
     breaches = []
     for entry in sorted(late, key=lambda e: e.entered_at):
         record = records.get((entry.object_type, entry.external_id))
-        if record is None:
+        if record is None or entry.deadline is None:
             continue
         m = by_key[entry.stage]
         breaches.append(Breach(connector, m.key, m.owner, m.sla_text, entry.object_type, entry.external_id,

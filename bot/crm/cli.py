@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import typer
 
@@ -34,7 +34,7 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"--since '{raw[:40]}' is not a date (2026-11-01), a time or an age like 30d.") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _console():
@@ -75,13 +75,19 @@ def crm_check() -> None:
 
 @crm_cli.command("sync")
 def crm_sync(
-    since: Optional[str] = typer.Option(None, help="Pull records changed since a date, time or age (30d); "
+    since: str | None = typer.Option(None, help="Pull records changed since a date, time or age (30d); "
                                                      "default: since the last sync (everything the first time)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Pull and compute, store nothing, post nothing."),
     alerts: bool = typer.Option(True, help="Post SLA-breach alerts and the heads' summary after the sync."),
 ) -> None:
     """Pull changed contacts/leads and deals/opportunities, fill the weekly KPIs, post SLA alerts."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from bot.cli import open_services
     from bot.crm import funnel
@@ -92,7 +98,7 @@ def crm_sync(
     services = open_services()
     connector = make_connector(services.settings)
     start = parse_since(since, services.now())
-    tasks: dict[str, int] = {}
+    tasks: dict[str, Any] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=_console()) as progress:
 

@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from bot.crm.records import DEAL, LEAD
 from bot.kpis import catalog, periods
 from bot.models.crm import CrmRecord, CrmStageEvent
 
-_SLA = re.compile(r"(\d+(?:\.\d+)?)\s*(business\s+days?|working\s+days?|days?|hours?|hrs?|h\b|minutes?|mins?)", re.I)
+_SLA = re.compile(r"(\d+(?:\.\d+)?)\s*(business\s+days?|working\s+days?|days?|hours?|hrs?|h\b|minutes?|mins?)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def week_numbers(session: Session, connector: str, period_list: list[str], *, tz
 def conversions(maps: list[StageMap], numbers: WeekNumbers) -> list[tuple[str, str, float | None]]:
     """Stage-to-next-stage ratios of the week's entries (MQL→SAL 0.42, …)."""
     out = []
-    for earlier, later in zip(maps, maps[1:]):
+    for earlier, later in pairwise(maps):
         a, b = numbers.stage_counts.get(earlier.key, 0), numbers.stage_counts.get(later.key, 0)
         out.append((earlier.key, later.key, b / a if a else None))
     return out

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Protocol
 
 LEAD = "lead"    # HubSpot contacts, Salesforce leads
@@ -12,6 +13,7 @@ DEAL = "deal"    # HubSpot deals, Salesforce opportunities
 OBJECT_TYPES = (LEAD, DEAL)
 
 LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)   # a record with no timestamp at all never moves the cursor
 
 
 @dataclass
@@ -72,15 +74,15 @@ def parse_time(value: object) -> datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(23, 59, 59), tzinfo=timezone.utc)
+        return datetime.combine(value, time(23, 59, 59), tzinfo=UTC)
     text = str(value).strip()
     if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     if len(text) == 10:   # a date only (Salesforce LastActivityDate, CloseDate): the end of that day
         try:
-            return datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=timezone.utc)
+            return datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=UTC)
         except ValueError:
             return None
     text = text.replace("Z", "+00:00")
@@ -90,7 +92,7 @@ def parse_time(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_amount(value: object) -> float | None:
@@ -100,7 +102,7 @@ def parse_amount(value: object) -> float | None:
         amount = float(str(value))
     except ValueError:
         return None
-    return amount if amount == amount and abs(amount) < 1e12 else None
+    return amount if math.isfinite(amount) and abs(amount) < 1e12 else None
 
 
 def clip(text: object, limit: int) -> str:

@@ -13,9 +13,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
-from bot.crm.records import DEAL, LEAD, CheckResult, CrmError, Page, RateLimited, Record, clip, parse_amount, parse_time
+from bot.crm.records import (
+    DEAL,
+    EPOCH,
+    LEAD,
+    CheckResult,
+    CrmError,
+    Page,
+    RateLimited,
+    Record,
+    clip,
+    parse_amount,
+    parse_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +45,7 @@ SOBJECT = {LEAD: "Lead", DEAL: "Opportunity"}
 
 
 def soql_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SalesforceConnector:
@@ -54,7 +67,7 @@ class SalesforceConnector:
         self._login_override = login_url
         self.session = requests.Session()
         self.retry_pause = retry_pause
-        self.sf = None
+        self.sf: Any = None
         self.instance_url = ""
         self.logins = 0
 
@@ -184,17 +197,17 @@ class SalesforceConnector:
 
     def _record(self, object_type: str, r: dict) -> Record:
         created = parse_time(r.get("CreatedDate"))
-        modified = parse_time(r.get("LastModifiedDate")) or created
+        modified = parse_time(r.get("LastModifiedDate")) or created or EPOCH
         owner = r.get("Owner") or {}
         owner_email = clip(owner.get("Email") if isinstance(owner, dict) else "", 255)
         # Salesforce keeps no entry date for a status without field history: a new record's status
         # entered at creation, a changed one when it was last modified (first seen by a sync wins).
-        entered = created if created and modified and created == modified else modified
+        entered = created if created and created == modified else modified
         sobject = SOBJECT[object_type]
         url = f"{self.instance_url}/lightning/r/{sobject}/{r.get('Id')}/view" if self.instance_url else ""
         if object_type == LEAD:
             status = clip(r.get("Status"), 128)
-            events = [(f"status:{status}", entered)] if status and entered else []
+            events = [(f"status:{status}", entered)] if status else []
             converted = parse_time(r.get("ConvertedDate"))
             if r.get("IsConverted") and converted:
                 events.append(("status:converted", converted))
@@ -209,4 +222,4 @@ class SalesforceConnector:
                       amount=parse_amount(r.get("Amount")), created_at=created,
                       closed_at=parse_time(r.get("CloseDate")) if closed else None, is_won=bool(r.get("IsWon")),
                       is_closed=closed, url=url,
-                      events=[(f"stage:{stage}", entered)] if stage and entered else [])
+                      events=[(f"stage:{stage}", entered)] if stage else [])

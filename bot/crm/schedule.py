@@ -71,7 +71,7 @@ def on_tick(services, now: datetime, *, background: bool = True) -> threading.Th
         run_id = claim_daily(services, now)
         if run_id is None:
             return None
-    except Exception:  # noqa: BLE001 - a CRM problem must not stop agenda and digest deliveries
+    except Exception:
         log.exception("CRM daily sync could not be claimed")
         return None
 

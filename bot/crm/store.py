@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,12 +16,11 @@ RECORD_COLUMNS = ("name", "email", "stage", "status", "owner_id", "owner_email",
                   "modified_at", "closed_at", "is_won", "is_closed", "first_activity_at", "last_activity_at", "url")
 
 
-def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+def _insert(session: Session) -> Any:
+    """INSERT … ON CONFLICT of the session's dialect (SQLite and PostgreSQL spell it alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def store_page(session: Session, connector: str, records: list[Record], now: datetime) -> None:
@@ -33,24 +33,25 @@ def store_page(session: Session, connector: str, records: list[Record], now: dat
         latest[(record.object_type, record.external_id)] = record
     rows = [{"connector": connector, "object_type": r.object_type, "external_id": r.external_id,
              "synced_at": now, **{c: getattr(r, c) for c in RECORD_COLUMNS}} for r in latest.values()]
-    table = CrmRecord.__table__
+    # One cached statement, executed with many parameter sets (SQLAlchemy batches them into
+    # multi-row INSERTs itself): compiling a fresh 500-row VALUES clause per page is far slower.
+    statement = insert(CrmRecord.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["connector", "object_type", "external_id"],
+        set_={c: statement.excluded[c] for c in (*RECORD_COLUMNS, "synced_at")},
+    )
     for start in range(0, len(rows), CHUNK):
-        statement = insert(table).values(rows[start:start + CHUNK])
-        statement = statement.on_conflict_do_update(
-            index_elements=["connector", "object_type", "external_id"],
-            set_={c: statement.excluded[c] for c in (*RECORD_COLUMNS, "synced_at")},
-        )
-        session.execute(statement)
-    events = {}
+        session.execute(statement, rows[start:start + CHUNK])
+    events: dict[tuple[str, str, str], datetime] = {}
     for r in latest.values():
         for stage, entered in r.events:
             events.setdefault((r.object_type, r.external_id, stage[:160]), entered)
     event_rows = [{"connector": connector, "object_type": o, "external_id": e, "stage": s, "entered_at": at}
                   for (o, e, s), at in events.items()]
+    event_statement = insert(CrmStageEvent.__table__).on_conflict_do_nothing(
+        index_elements=["connector", "object_type", "external_id", "stage"])
     for start in range(0, len(event_rows), CHUNK):
-        statement = insert(CrmStageEvent.__table__).values(event_rows[start:start + CHUNK])
-        session.execute(statement.on_conflict_do_nothing(
-            index_elements=["connector", "object_type", "external_id", "stage"]))
+        session.execute(event_statement, event_rows[start:start + CHUNK])
 
 
 def get_cursor(session: Session, connector: str, object_type: str) -> datetime | None:

@@ -26,8 +26,8 @@ def breach_message(breach: Breach, tz: str = "UTC") -> tuple[str, list[dict]]:
     text = (f"SLA missed: {bk.quote_user_text(breach.name, 80)} became {stage} {_when(breach.entered_at, tz)} "
             f"and has no follow-up in {crm} yet (due {_when(breach.deadline, tz)})")
     lines = [f":rotating_light: *{stage} SLA missed* — {_name(breach)}",
-             f"Entered {stage} {_when(breach.entered_at, tz)}; due {_when(breach.deadline, tz)}; "
-             f"no owner activity in {crm} since."]
+             (f"Entered {stage} {_when(breach.entered_at, tz)}; due {_when(breach.deadline, tz)}; "
+              f"no owner activity in {crm} since.")]
     if breach.sla_text:
         lines.append(f"The SLA we agreed: _{bk.quote_user_text(breach.sla_text, 200)}_")
     blocks = [bk.section("\n".join(lines)),

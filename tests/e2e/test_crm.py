@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -35,7 +36,7 @@ from tests.fake_crm import (
 )
 from tests.fake_slack import FakeSlack
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 W47 = "2026-W47"                  # Nov 16-22; START is Tue Nov 24 15:00 UTC
 MARKETING_CHANNEL = "C0MKTALERT"
 REP_EMAIL = "rep.one@acme.example"
@@ -46,7 +47,7 @@ HOSTILE_NAME = "<!channel> Ann & <b>Co</b>"
 class DirectorySlack(FakeSlack):
     """Fake Slack plus users.lookupByEmail (scope users:read.email) from a small directory."""
 
-    directory = {REP_EMAIL: REP_SLACK_ID}
+    directory: ClassVar[dict[str, str]] = {REP_EMAIL: REP_SLACK_ID}
 
     def intercept(self, call):
         if call.method == "users.lookupByEmail":
@@ -124,32 +125,37 @@ def _at(day: int, hour: int) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
-def _fill_hubspot(fake: FakeHubSpot) -> None:
+def _fill_hubspot(fake: FakeHubSpot, shift: dt.timedelta = dt.timedelta(0)) -> None:
+    """`shift` moves the whole week (whole weeks only) for runs on the real clock."""
+
+    def at(day: int, hour: int) -> dt.datetime:
+        return _at(day, hour) + shift
+
     fake.add_owner("101", REP_EMAIL, "Rep", "One")
     fake.add_owner("102", "nobody.in.slack@acme.example", "Ex", "Employee")
     for i in range(10):   # ten MQLs on Tue Nov 17, seven followed up within a business day, four became SQLs
-        entered = _at(17, 8 + i)
+        entered = at(17, 8 + i)
         props = {"firstname": "Lead", "lastname": str(i), "email": f"lead{i}@prospect.example",
                  "lifecyclestage": "salesqualifiedlead" if i < 4 else "marketingqualifiedlead",
                  "hs_lifecyclestage_lead_date": ms(entered - dt.timedelta(days=3)),
                  "hs_lifecyclestage_marketingqualifiedlead_date": ms(entered),
                  "hubspot_owner_id": "101" if i != 8 else "102"}
         if i < 4:
-            props["hs_lifecyclestage_salesqualifiedlead_date"] = ms(_at(19, 12))
+            props["hs_lifecyclestage_salesqualifiedlead_date"] = ms(at(19, 12))
         if i < 7:
             props["notes_last_contacted"] = ms(entered + dt.timedelta(hours=3))
         if i == 9:
             props["firstname"], props["lastname"] = HOSTILE_NAME, ""
         fake.add("contacts", str(1000 + i), props, entered - dt.timedelta(days=3), entered + dt.timedelta(hours=5))
-    today = _at(24, 9)   # an MQL this morning: not due until tomorrow
+    today = at(24, 9)   # an MQL this morning: not due until tomorrow
     fake.add("contacts", "1100", {"firstname": "Fresh", "lastname": "Lead", "lifecyclestage": "marketingqualifiedlead",
                                   "hs_lifecyclestage_marketingqualifiedlead_date": ms(today),
                                   "hubspot_owner_id": "101"}, today, today)
-    deals = [("2001", "New logo A", 10000, _at(17, 10), None, None), ("2002", "New logo B", 20000, _at(18, 10), None, None),
-             ("2003", "Expansion C", 5000, _at(20, 10), None, None),
-             ("2004", "Won D", 12000, _at(27 - 31 + 31, 9) - dt.timedelta(days=28), _at(20, 17), True),
-             ("2005", "Won E", 8000, _at(2, 9), _at(19, 17), True),
-             ("2006", "Lost F", 30000, _at(1, 9), _at(21, 17), False)]
+    deals = [("2001", "New logo A", 10000, at(17, 10), None, None), ("2002", "New logo B", 20000, at(18, 10), None, None),
+             ("2003", "Expansion C", 5000, at(20, 10), None, None),
+             ("2004", "Won D", 12000, at(27 - 31 + 31, 9) - dt.timedelta(days=28), at(20, 17), True),
+             ("2005", "Won E", 8000, at(2, 9), at(19, 17), True),
+             ("2006", "Lost F", 30000, at(1, 9), at(21, 17), False)]
     for deal_id, name, amount, created, closed, won in deals:
         props = {"dealname": name, "amount": str(amount), "pipeline": "default", "hubspot_owner_id": "101",
                  "dealstage": "closedwon" if won else ("closedlost" if closed else "qualifiedtobuy"),
@@ -266,32 +272,37 @@ def test_hubspot_wrong_token_is_one_clear_error(database_url, slack, clock, hubs
     services.close()
 
 
-def test_hubspot_search_past_ten_thousand_restarts_from_the_cursor(database_url, slack, clock):
-    from bot.crm import hubspot as hubspot_module
+def test_hubspot_search_past_ten_thousand_restarts_from_the_cursor(database_url, slack, clock, monkeypatch):
+    from sqlalchemy import func, select
 
+    from bot.crm import hubspot as hubspot_module
+    from bot.models.crm import CrmRecord
+
+    monkeypatch.setattr(hubspot_module, "SEARCH_WINDOW", 400)   # the real cap is 10,000; the fake enforces it too
+    monkeypatch.setattr("tests.fake_crm.HS_SEARCH_CAP", 400)
     with FakeHubSpot() as fake:
         base = _at(10, 0)
-        for i in range(450):
+        for i in range(1100):
             moment = base + dt.timedelta(minutes=i)
             fake.add("contacts", str(i + 1), {"lifecyclestage": "lead"}, moment, moment)
         services = _services(database_url, slack, clock, REVALIGN_CRM="hubspot",
                              HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN, HUBSPOT_API_URL=fake.url)
-        original = hubspot_module.SEARCH_WINDOW
-        hubspot_module.SEARCH_WINDOW = 200     # the real cap is 10,000; the fake enforces this one too
-        fake_cap = pytest.MonkeyPatch()
-        fake_cap.setattr("tests.fake_crm.HS_SEARCH_CAP", 200)
-        try:
-            report = run_sync(services)
-        finally:
-            hubspot_module.SEARCH_WINDOW = original
-            fake_cap.undo()
-        with services.db.session() as session:
-            from sqlalchemy import func, select
 
-            from bot.models.crm import CrmRecord
+        def stored() -> int:
+            with services.db.session() as session:
+                return session.scalar(select(func.count()).select_from(CrmRecord))
 
-            stored = session.scalar(select(func.count()).select_from(CrmRecord))
-        assert stored == 450 and report.pulled["contacts"] >= 450
+        report = run_sync(services)
+        assert stored() == 1100 and report.pulled["contacts"] >= 1100
+        restarts = [r for r in fake.searches if r.get("filterGroups") and not r.get("after")]
+        assert len(restarts) >= 2
+        # More records in one millisecond than one search can page through: the sync steps over
+        # that millisecond instead of searching the same window forever.
+        same = _at(23, 12)
+        for i in range(500):
+            fake.add("contacts", str(5000 + i), {"lifecyclestage": "lead"}, same, same)
+        again = run_sync(services)
+        assert again.pulled["contacts"] >= 400 and stored() >= 1500
         services.close()
 
 
@@ -356,27 +367,42 @@ def test_daily_sync_runs_once_a_day_from_the_scheduler_tick(database_url, slack,
     services.close()
 
 
-def test_cli_check_and_sync_against_the_fake(database_url, slack, clock, hubspot, tmp_path):
+def test_cli_check_sync_and_digest_preview(database_url, slack, clock, tmp_path):
+    from bot.kpis import periods
+
+    # The CLI runs on the real clock: move the scenario to the same weekday of the current week.
+    this_week = periods.current_week(dt.datetime.now(UTC))
+    shift = dt.timedelta(weeks=(this_week.monday - periods.current_week(START).monday).days // 7)
+    last_week = periods.previous_period(str(this_week))
     services = _services(database_url, slack, clock)
     services.close()
-    env = {**os.environ, "DATABASE_URL": database_url, "REVALIGN_CRM": "hubspot",
-           "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_API_URL": hubspot.url, "SLACK_BOT_TOKEN": "xoxb-test-1",
-           "SLACK_API_URL": slack.api_url, "REVALIGN_ALIGNMENT_CHANNEL": ALIGNMENT_CHANNEL}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "bot.cli", "crm", *args], env=env, cwd=tmp_path,
-                                       capture_output=True, text=True, timeout=120)
-    check = run("check")
-    assert check.returncode == 0, check.stderr
-    assert "contacts: 11" in check.stdout and "deals: 6" in check.stdout and "stage MQL" in check.stdout
-    assert HUBSPOT_TOKEN not in check.stdout + check.stderr
-    dry = run("sync", "--dry-run", "--since", "2026-11-01")
-    assert dry.returncode == 0, dry.stderr
-    assert "Dry run" in dry.stdout and "Pulling contacts" in dry.stderr
-    real = run("sync")
-    assert real.returncode == 0, real.stderr
-    assert "pulled 11 contacts, 6 deals" in real.stdout and "SLA alerts:" in real.stdout
-    bad = subprocess.run([sys.executable, "-m", "bot.cli", "crm", "check"], env={**env, "HUBSPOT_ACCESS_TOKEN": "pat-x"},
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1 and "rejected the access token" in bad.stderr and "Traceback" not in bad.stderr
+    with FakeHubSpot() as hubspot:
+        _fill_hubspot(hubspot, shift)
+        env = {**os.environ, "DATABASE_URL": database_url, "REVALIGN_CRM": "hubspot",
+               "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_API_URL": hubspot.url,
+               "SLACK_BOT_TOKEN": "xoxb-test-1", "SLACK_API_URL": slack.api_url,
+               "REVALIGN_ALIGNMENT_CHANNEL": ALIGNMENT_CHANNEL}
+
+        def run(*args, **extra):
+            return subprocess.run([sys.executable, "-m", "bot.cli", *args], env={**env, **extra}, cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=120, check=False)
+
+        check = run("crm", "check")
+        assert check.returncode == 0, check.stderr
+        assert "contacts: 11" in check.stdout and "deals: 6" in check.stdout and "stage MQL" in check.stdout
+        assert HUBSPOT_TOKEN not in check.stdout + check.stderr
+        dry = run("crm", "sync", "--dry-run", "--since", "60d")
+        assert dry.returncode == 0, dry.stderr
+        assert "Dry run" in dry.stdout and "Pulling contacts" in dry.stderr
+        real = run("crm", "sync")
+        assert real.returncode == 0, real.stderr
+        assert "pulled 11 contacts, 6 deals" in real.stdout and "SLA alerts:" in real.stdout
+        assert f"{last_week}: MQL 10, SQL 4" in real.stdout and "MQL→SQL 40%" in real.stdout
+        preview = run("digest", "preview", "--period", last_week, "--out", str(tmp_path / "digest.png"))
+        assert preview.returncode == 0, preview.stderr
+        assert "MQLs" in preview.stdout and "from HubSpot, synced" in preview.stdout
+        bad = run("crm", "check", HUBSPOT_ACCESS_TOKEN="pat-na1-wrong")
+        assert bad.returncode == 1 and "rejected the access token" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_kpi_in_slack_shows_the_source_and_the_sync_wins_over_a_typed_value(slack_app, hubspot):
