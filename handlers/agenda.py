@@ -11,7 +11,6 @@ from bot.render import agenda as render
 from bot.render.blocks import quote_user_text
 from bot.roles import parse_user_ref, require_role
 from bot.services import Services
-from handlers.command_text import command_text
 from handlers.registry import Registrar
 
 AGENDA_HELP = [
@@ -42,7 +41,7 @@ def agenda_command(ack, command, respond, client, context) -> None:
     ack()
     services: Services = context["services"]
     user_id = command["user_id"]
-    verb, _, rest = command_text(command).strip().partition(" ")
+    verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb, rest, now = verb.lower(), rest.strip(), services.now()
     assigned = None
     with services.db.session() as session:
@@ -71,7 +70,7 @@ def agenda_command(ack, command, respond, client, context) -> None:
 
 
 def schedule_command(command, respond, context) -> None:
-    respond(**schedule_reply(context["services"], command["user_id"], command_text(command).split()[1:]))
+    respond(**schedule_reply(context["services"], command["user_id"], (command.get("text") or "").split()[1:]))
 
 
 def schedule_reply(services: Services, user_id: str, words: list[str]) -> dict:

@@ -18,7 +18,6 @@ from bot.render import lead_def as render
 from bot.render.blocks import escape
 from bot.render.home import home_view
 from bot.services import Services
-from handlers.command_text import command_text
 from handlers.registry import Registrar
 
 HELP = [
@@ -52,7 +51,7 @@ def lead_def_command(ack, command, respond, client, context) -> None:
     services: Services = context["services"]
     # Also when the app was built after start-up (`revalign ask`): one COUNT when already seeded.
     ld.ensure_seeded(services)
-    text = command_text(command).strip()
+    text = (command.get("text") or "").strip()
     verb, _, rest = text.partition(" ")
     verb, rest = verb.casefold(), rest.strip()
     if not text:

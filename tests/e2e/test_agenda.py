@@ -153,10 +153,6 @@ def test_posted_agenda_on_realistic_data_then_meeting_closes_items(services, fak
 
 
 # --- Slack's encoding, action permissions, reminders, cadences (governance) ----------------------------
-def slack_encoded(text: str) -> str:
-    """Command text the way Slack sends it: &, < and > as entities (mentions stay markup)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def dms_to(fake_slack, user: str, *, wait_for: int = 0) -> list[dict]:
     """Messages Slack accepted for `user`'s DM (calls it failed on purpose left out)."""
@@ -176,7 +172,7 @@ def test_agenda_text_is_decoded_once_and_escaped_once(slack_app):
 
     from bot.meetings import agenda as ag
 
-    added = slack_app.command("/agenda", "add " + slack_encoded("R&D budget <b>for</b> 2027 & <!here>"))
+    added = slack_app.command("/agenda", "add " + ("R&D budget <b>for</b> 2027 & <!here>"))
     assert "R&D budget <b>for</b> 2027 & <!here>" in text_of(added)
     raw = json.dumps(added)
     assert "R&amp;D budget &lt;b&gt;for&lt;/b&gt; 2027 &amp; &lt;!here&gt;" in raw and "&amp;amp;" not in raw
@@ -184,13 +180,13 @@ def test_agenda_text_is_decoded_once_and_escaped_once(slack_app):
         assert [i.text for i in ag.open_items(session)] == ["R&D budget <b>for</b> 2027 & <!here>"]
     listing = slack_app.command("/agenda")
     assert "#1 R&D budget <b>for</b> 2027 & <!here>" in text_of(listing) and "&amp;amp;" not in json.dumps(listing)
-    action = slack_app.command("/agenda", "action <@U0MKT0001> 2026-12-03 " + slack_encoded("Q&A deck <v2>"))
+    action = slack_app.command("/agenda", "action <@U0MKT0001> 2026-12-03 " + ("Q&A deck <v2>"))
     assert "Q&A deck <v2>" in text_of(action) and "&amp;amp;" not in json.dumps(action)
     [dm] = dms_to(slack_app.slack, "U0MKT0001", wait_for=1)
-    refused = slack_app.command("/agenda", "action <@U0MKT0001> " + slack_encoded("<!here> do it"))
+    refused = slack_app.command("/agenda", "action <@U0MKT0001> " + ("<!here> do it"))
     assert "'<!here>' is not a date" in text_of(refused) and "<!here>" not in json.dumps(refused)
     slack_app.set_role("U0ADMIN01", "admin")
-    bad = slack_app.command("/revalign", "schedule monthly " + slack_encoded("<!channel> 10:00 UTC #x"),
+    bad = slack_app.command("/revalign", "schedule monthly " + ("<!channel> 10:00 UTC #x"),
                             user_id="U0ADMIN01")
     assert "'<!channel>' is not a day of the month" in text_of(bad) and "<!channel>" not in json.dumps(bad)
     assert "Q&amp;A deck &lt;v2&gt;" in dm["text"] and "<v2>" not in json.dumps(dm)
