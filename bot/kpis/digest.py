@@ -176,7 +176,8 @@ def objections(session: Session, start: datetime, end: datetime, now: datetime) 
     """Open gaps seen in the four weeks up to the digest's week (none seen after it)."""
     since = start - timedelta(weeks=OBJECTION_WINDOW_WEEKS - 1)
     gaps = top_gaps(session, limit=TOP_OBJECTIONS, now=min(now, end), since=since)
-    return [DigestItem(gap.objection, f"asked {gap.count}×") for gap in gaps]
+    return [DigestItem(gap.objection, f"asked {gap.count}×"
+                       + (f" · {gap.requesters} requested content" if gap.requesters else "")) for gap in gaps]
 
 
 def definitions(session: Session, start: datetime, end: datetime) -> list[DigestItem]:
