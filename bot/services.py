@@ -99,7 +99,7 @@ def make_slack_client(settings: Settings) -> "WebClient":
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=settings.slack_timeout,
         # Slack's own retry handlers honour Retry-After on 429 and back off on 5xx.
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),

@@ -33,6 +33,7 @@ EXPECTATIONS: dict[str, str] = {
     "REVALIGN_STALE_AFTER_DAYS": "a whole number of days (1-3650)",
     "REVALIGN_CONTENT_RESULTS": "a number of results from 1 to 5",
     "REVALIGN_TIMEZONE": "an IANA time zone such as America/New_York",
+    "REVALIGN_SLACK_TIMEOUT": "seconds to wait for a Slack Web API answer, from 1 to 120",
 }
 
 
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     stale_after_days: int = Field(default=90, ge=1, le=3650, validation_alias="REVALIGN_STALE_AFTER_DAYS")
     content_results: int = Field(default=3, ge=1, le=5, validation_alias="REVALIGN_CONTENT_RESULTS")
     timezone: str = Field(default="UTC", validation_alias="REVALIGN_TIMEZONE")
+    # ops: how long a Slack call may take before its outcome counts as unknown (checked, not repeated).
+    slack_timeout: float = Field(default=10.0, ge=1, le=120, validation_alias="REVALIGN_SLACK_TIMEOUT")
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from bot.db import make_engine
 from bot.models import Base
@@ -26,8 +25,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    engine.pool = pool.NullPool(engine.pool._creator)  # migrations hold no pooled connections
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), pooled=False)  # migrations hold no connections
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()
