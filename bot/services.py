@@ -38,6 +38,8 @@ class Services:
         self._embedder_lock = threading.Lock()
         self._slack_client = slack_client
         self.ready = threading.Event()
+        # Other reasons /healthz answers 503 (Slack unreachable, shutting down): name -> reason or None.
+        self.health_checks: dict[str, Callable[[], str | None]] = {}
         self._startup_tasks: list[tuple[str, Callable[[], Any]]] = []
 
     def now(self) -> datetime:
