@@ -204,10 +204,11 @@ def serve(
     except OSError as exc:
         raise RevalignError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     http.start()
-    say = lambda message: typer.echo(message, err=True)  # noqa: E731
+    def say(message: str) -> None:
+        typer.echo(message, err=True)
+
     handler = serving.socket_mode_handler(bolt_app, settings.secret("SLACK_APP_TOKEN")) if socket_mode else None
     background = None
-    parts = {"http": http, "socket_handler": handler, "executor": executor}
     try:
         if serving.wait_for_slack(services, stop, say) and serving.load_model(services, stop):
             if scheduler:
@@ -222,9 +223,10 @@ def serve(
             stop.wait_forever()
     except BaseException:
         # A start-up error (e.g. the token rejected) is reported by main() in one line.
-        serving.shutdown(services, **parts, scheduler=background, say=lambda _message: None, grace=5)
+        serving.shutdown(services, http=http, socket_handler=handler, executor=executor, scheduler=background,
+                         say=lambda _message: None, grace=5)
         raise
-    serving.shutdown(services, **parts, scheduler=background, say=say)
+    serving.shutdown(services, http=http, socket_handler=handler, executor=executor, scheduler=background, say=say)
 
 
 # --- ask & demo -------------------------------------------------------------------------

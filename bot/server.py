@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from flask import Flask, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -56,9 +57,11 @@ class HttpServer:
     def __init__(self, wsgi_app, host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="revalign")
+        # A TcpWSGIServer for one host:port (create_server's union type also covers multi-socket servers).
+        server: Any = create_server(wsgi_app, host=host, port=port, threads=threads, ident="revalign")
+        self._server = server
         self.host = host
-        self.port = self._server.effective_port
+        self.port: int = server.effective_port
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -69,7 +72,7 @@ class HttpServer:
     def serve_forever(self) -> None:
         self._server.run()
 
-    def start(self) -> "HttpServer":
+    def start(self) -> HttpServer:
         self._thread = threading.Thread(target=self._run_until_stopped, name="http", daemon=True)
         self._thread.start()
         return self

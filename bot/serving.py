@@ -105,7 +105,7 @@ class StopSignal:
 class Readiness:
     """One reason /healthz is not ready (None when fine), registered under a name."""
 
-    def __init__(self, services: "Services", name: str, reason: str | None) -> None:
+    def __init__(self, services: Services, name: str, reason: str | None) -> None:
         self.reason = reason
         services.health_checks[name] = lambda: self.reason
 
@@ -129,7 +129,7 @@ def slack_failure(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"[:200]
 
 
-def wait_for_slack(services: "Services", stop: StopSignal, say) -> bool:
+def wait_for_slack(services: Services, stop: StopSignal, say) -> bool:
     """auth.test until Slack answers. False if stopped first; ConfigError if the token is rejected."""
     url = services.settings.slack_api_url
     slack = Readiness(services, "slack", f"checking the bot token with {url}")
@@ -156,7 +156,7 @@ def wait_for_slack(services: "Services", stop: StopSignal, say) -> bool:
     return False
 
 
-def load_model(services: "Services", stop: StopSignal) -> bool:
+def load_model(services: Services, stop: StopSignal) -> bool:
     """Start-up work (model, index) in a thread, so a signal still stops the process meanwhile."""
     failure: list[BaseException] = []
 
@@ -175,7 +175,7 @@ def load_model(services: "Services", stop: StopSignal) -> bool:
     return not stop.is_set()
 
 
-def connect_socket_mode(handler, services: "Services", stop: StopSignal, say) -> bool:
+def connect_socket_mode(handler, services: Services, stop: StopSignal, say) -> bool:
     """apps.connections.open + the websocket, retried with backoff until Slack answers."""
     socket_mode = Readiness(services, "socket_mode", "connecting to Slack")
     delays = backoff_delays()
@@ -237,7 +237,7 @@ def socket_mode_handler(bolt_app, app_token: str):
     return GracefulSocketModeHandler(bolt_app, app_token)
 
 
-def shutdown(services: "Services", *, http=None, socket_handler=None, executor: DrainingExecutor | None = None,
+def shutdown(services: Services, *, http=None, socket_handler=None, executor: DrainingExecutor | None = None,
              scheduler=None, say, grace: float = STOP_SECONDS) -> bool:
     """Stop accepting, finish what is in flight (within `grace` s), release the lease. True if all finished."""
     deadline = time.monotonic() + grace
@@ -258,8 +258,8 @@ def shutdown(services: "Services", *, http=None, socket_handler=None, executor: 
     if socket_handler is not None:
         try:
             socket_handler.close()
-        except Exception:  # noqa: BLE001 - closing a dead websocket
-            pass
+        except Exception as exc:  # noqa: BLE001 - closing a dead websocket
+            log.debug("closing the Socket Mode connection: %s", exc)
     if scheduler is not None:
         finished &= scheduler.stop(max(deadline - time.monotonic(), 1.0))
     if http is not None:

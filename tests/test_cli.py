@@ -171,9 +171,9 @@ def test_serve_with_a_token_slack_rejects_stops_with_one_line_and_exit_2(databas
     process, _ = _serve(database_url, fake_slack.api_url, tmp_path)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 2, err
-    assert err.strip().splitlines() == [
+    assert err.strip().splitlines() == [(
         "revalign: Slack rejected SLACK_BOT_TOKEN (invalid_auth): use the app's Bot User OAuth Token "
-        "(xoxb-…, OAuth & Permissions), and reinstall the app if it was revoked."]
+        "(xoxb-…, OAuth & Permissions), and reinstall the app if it was revoked.")]
     assert out == "" and "xoxb-test-serve" not in err
 
 
@@ -182,7 +182,7 @@ def test_serve_with_slack_unreachable_retries_reports_on_healthz_and_stops_clean
     process, url = _serve(database_url, unreachable, tmp_path)
     status, body = _wait_health(process, url, lambda s, b: "attempt 2" in b.get("slack", ""))
     assert status == 503 and "Slack unreachable" in body["slack"] and "ConnectionRefusedError" in body["slack"]
-    code, out, err = _stop(process)
+    code, _out, err = _stop(process)
     assert code == 0, err
     lines = err.strip().splitlines()
     attempts = [line for line in lines if line.startswith("revalign: cannot reach Slack")]
@@ -221,7 +221,7 @@ def test_sigterm_during_a_burst_replies_to_every_acked_command_and_releases_the_
             thread.join(timeout=30)
         assert statuses == [200] * 20                       # all acknowledged
         assert len(fake_slack.calls_to("response_url")) < 20   # replies still in flight
-        code, out, err = _stop(process)
+        code, _out, err = _stop(process)
         assert code == 0, err
         assert len(fake_slack.calls_to("response_url")) == 20
         assert lease_holder(db, _utcnow()) is None
@@ -259,9 +259,9 @@ def test_socket_mode_start_while_slack_fails_retries_then_connects_and_answers(d
     assert acks[0].args["envelope_id"] == envelope_id
     reply = fake_slack.wait_for("response_url", 1, timeout=30)[0].args
     assert "/content" in text_of(reply)
-    code, out, err = _stop(process)
+    code, _out, err = _stop(process)
     assert code == 0, err
     lines = [line for line in err.splitlines() if line.startswith("revalign: ")]
-    assert [line for line in lines if "Socket Mode cannot connect" in line][0].endswith("attempt 1, retrying in 1 s")
+    assert next(line for line in lines if "Socket Mode cannot connect" in line).endswith("attempt 1, retrying in 1 s")
     assert "revalign: Socket Mode connected; health on " + url + "/healthz" in lines
     assert "Traceback" not in err

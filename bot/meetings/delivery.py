@@ -57,8 +57,8 @@ from bot.models.scheduling import Delivery, Schedule, SchedulerLease
 
 log = logging.getLogger(__name__)
 
-__all__ = ["METADATA_EVENT", "RunReport", "acquire_lease", "release_lease", "lease_holder", "tick", "run_due",
-           "list_deliveries", "resend", "new_holder_id"]
+__all__ = ["METADATA_EVENT", "RunReport", "acquire_lease", "lease_holder", "list_deliveries", "new_holder_id",
+           "release_lease", "resend", "run_due", "tick"]
 
 MAX_ATTEMPTS = 8
 SENDING_TIMEOUT = timedelta(minutes=10)
@@ -246,12 +246,14 @@ def claim_new(services, values: dict) -> int | None:
 def _handle_new(services, client, due: _Due, now: datetime, holder: str, report: RunReport) -> None:
     key = delivery_key(due.schedule.id, due.period, due.recipient)
     late = now - due.due_at > timedelta(minutes=due.schedule.grace_minutes)
-    values = dict(schedule_id=due.schedule.id, kind=due.schedule.kind, period=due.period, recipient=due.recipient,
-                  due_at=due.due_at, status="missed" if late else "sending", attempts=0 if late else 1,
-                  claimed_by=holder, claimed_at=now, created_at=now, updated_at=now, in_doubt=False,
-                  message_channel=due.recipient if due.recipient[:1] in ("C", "G") else None,
-                  last_error=(f"not sent: the bot was not running within the {due.schedule.grace_minutes}-minute "
-                              f"grace period after {due.due_at:%Y-%m-%d %H:%M} UTC") if late else None)
+    values = {
+        "schedule_id": due.schedule.id, "kind": due.schedule.kind, "period": due.period, "recipient": due.recipient,
+        "due_at": due.due_at, "status": "missed" if late else "sending", "attempts": 0 if late else 1,
+        "claimed_by": holder, "claimed_at": now, "created_at": now, "updated_at": now, "in_doubt": False,
+        "message_channel": due.recipient if due.recipient[:1] in ("C", "G") else None,
+        "last_error": (f"not sent: the bot was not running within the {due.schedule.grace_minutes}-minute "
+                       f"grace period after {due.due_at:%Y-%m-%d %H:%M} UTC") if late else None,
+    }
     delivery_id = claim_new(services, values)
     if delivery_id is None:
         report.skipped.append(key)     # another process, or an earlier tick, has it

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.kpis.digest import Digest, build_digest, digest_blocks, digest_text, render_chart
+from bot.kpis.digest import (
+    Digest,
+    build_digest,
+    digest_blocks,
+    digest_text,
+    render_chart,
+)
 from bot.meetings.posting import Part, find_file, find_message, metadata, open_channel
 
 if TYPE_CHECKING:
@@ -22,7 +28,7 @@ def chart_filename(digest: Digest) -> str:
     return f"revalign-kpis-{digest.period}.png"
 
 
-def digest_parts(services: "Services", period: str, key: str) -> list[Part]:
+def digest_parts(services: Services, period: str, key: str) -> list[Part]:
     """The digest for `period` as delivery parts: the message first, then the chart."""
     with services.db.session() as session:
         digest = build_digest(session, period, services.now(), tz=services.settings.timezone)
@@ -30,12 +36,12 @@ def digest_parts(services: "Services", period: str, key: str) -> list[Part]:
     png = render_chart(digest)
     filename = chart_filename(digest)
 
-    def send_text(client: "WebClient", channel: str, _done: dict[str, str]) -> str:
+    def send_text(client: WebClient, channel: str, _done: dict[str, str]) -> str:
         response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
                                            unfurl_media=False, metadata=metadata(key, TEXT))
         return str(response["ts"])
 
-    def send_chart(client: "WebClient", channel: str, _done: dict[str, str]) -> str:
+    def send_chart(client: WebClient, channel: str, _done: dict[str, str]) -> str:
         response = client.files_upload_v2(
             channel=channel, content=png, filename=filename,
             title=f"KPI trend {digest.trend_periods[0]} – {digest.trend_periods[-1]}",
@@ -49,7 +55,7 @@ def digest_parts(services: "Services", period: str, key: str) -> list[Part]:
             Part(CHART, send_chart, find_file(filename, after_part=TEXT))]
 
 
-def send_digest(services: "Services", client: "WebClient", recipient: str, period: str) -> dict[str, str]:
+def send_digest(services: Services, client: WebClient, recipient: str, period: str) -> dict[str, str]:
     """Send the digest now, outside the scheduler (`revalign digest send`): to a user's DM (U…/W…)
     or a channel (C…/G…). Returns each part's reference; raises slack_sdk's errors when Slack
     still fails after the client's own retries. The scheduler sends through the delivery table

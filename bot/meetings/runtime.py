@@ -13,7 +13,13 @@ import logging
 import threading
 import time
 
-from bot.meetings.delivery import LEASE_TTL, acquire_lease, new_holder_id, release_lease, tick
+from bot.meetings.delivery import (
+    LEASE_TTL,
+    acquire_lease,
+    new_holder_id,
+    release_lease,
+    tick,
+)
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -37,7 +43,7 @@ class Scheduler:
         self._threads: list[threading.Thread] = []
 
     # --- life -----------------------------------------------------------------------------
-    def start(self) -> "Scheduler":
+    def start(self) -> Scheduler:
         self._threads = [threading.Thread(target=self._keep_lease, name="scheduler-lease", daemon=True),
                          threading.Thread(target=self._tick_loop, name="scheduler-tick", daemon=True)]
         for thread in self._threads:
@@ -94,7 +100,7 @@ class Scheduler:
     def run_tick(self) -> None:
         try:
             report = tick(self.services, self.holder)
-        except Exception:  # noqa: BLE001 - a bad tick must not stop the scheduler
+        except Exception:
             log.exception("scheduler tick failed")
             return
         if report is None:

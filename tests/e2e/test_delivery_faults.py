@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -21,7 +21,6 @@ from bot.meetings import schedules as sch
 from bot.models.scheduling import Delivery
 from tests.conftest import make_settings
 
-UTC = timezone.utc
 CHANNEL = "C0SALESMKT"
 AGENDA_DUE = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)      # see test_scheduler.py
 DIGEST_DUE = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)      # Monday 08:00 UTC, the default digest
