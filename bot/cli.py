@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from bot.errors import RevalignError
+from bot.errors import ConfigError, RevalignError
 
 cli = typer.Typer(
     name="revalign",
@@ -58,6 +58,45 @@ def write_export(text: str, out: Path | None, summary: str) -> None:
 
 def echo_error(message: str) -> None:
     typer.echo(f"revalign: {message}", err=True)
+
+
+# Our own loggers; everything else (alembic, Bolt, slack_sdk, waitress, urllib3…) only warns.
+OWN_LOGGERS = ("bot", "handlers", "content_index", "revalign.handlers")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Warnings and our own INFO lines by default; `--verbose` or REVALIGN_LOG_LEVEL=INFO/DEBUG for
+    every library's. A one-line error stays one line."""
+    import logging
+    import os
+
+    level_name = os.environ.get("REVALIGN_LOG_LEVEL", "").strip().upper()
+    level = getattr(logging, level_name, None) if level_name in ("DEBUG", "INFO", "WARNING", "ERROR") else None
+    if level is None and level_name:
+        raise ConfigError("REVALIGN_LOG_LEVEL is malformed: expected DEBUG, INFO, WARNING or ERROR.")
+    if verbose and level is None:
+        level = logging.DEBUG
+    logging.basicConfig(level=level if level is not None else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    if level is None:
+        for name in OWN_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
+        # Each failed try of a Slack call; the caller says what failed, once, in its own words.
+        logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)
+        logging.getLogger("revalign.bolt").addFilter(_BoltTokenNotice())
+
+
+class _BoltTokenNotice:
+    """Bolt warns that SLACK_BOT_TOKEN in the environment is unused when given a client (built from it)."""
+
+    def filter(self, record) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+@cli.callback()
+def main_options(verbose: bool = typer.Option(False, "--verbose", "-v",
+                                              help="Log everything, libraries included (or set REVALIGN_LOG_LEVEL).")) -> None:
+    setup_logging(verbose)
 
 
 # --- db -------------------------------------------------------------------------
@@ -146,45 +185,54 @@ def serve(
     port: int = typer.Option(3000, help="Port for HTTP mode (and /healthz in Socket Mode)."),
     scheduler: bool = typer.Option(True, help="Also run the scheduler in this process (a database lease keeps it to one process)."),
 ) -> None:
-    """Serve Slack: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on POST /slack/events."""
-    import logging
-    import threading
+    """Serve Slack: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on POST /slack/events.
 
+    SIGTERM or Ctrl-C stops it gracefully: requests in flight are answered (at most 20 s), then exit 0.
+    """
+    from bot import serving
     from bot.app import create_app
     from bot.server import HttpServer, create_http_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = open_services()
     settings = services.settings
     settings.require("SLACK_BOT_TOKEN")
     socket_mode = settings.slack_app_token is not None
     if not socket_mode:
         settings.require("SLACK_SIGNING_SECRET")
-    bolt_app, _ = create_app(services, verify_requests=not socket_mode)
+    stop = serving.StopSignal()
+    executor = serving.DrainingExecutor()
+    # The token is checked below, with retries and one clear line, not by Bolt at construction.
+    bolt_app, _ = create_app(services, verify_requests=not socket_mode, verify_token=False,
+                             listener_executor=executor)
     try:
         http = HttpServer(create_http_app(services, bolt_app), host=host, port=port,
                           threads=settings.http_threads)
     except OSError as exc:
         raise RevalignError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    starter = threading.Thread(target=services.start, name="startup", daemon=True)
-    starter.start()
-    if scheduler:
-        from bot.meetings.runtime import start_background_scheduler
+    http.start()
+    def say(message: str) -> None:
+        typer.echo(message, err=True)
 
-        start_background_scheduler(services)
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    handler = serving.socket_mode_handler(bolt_app, settings.secret("SLACK_APP_TOKEN")) if socket_mode else None
+    background = None
+    try:
+        if serving.wait_for_slack(services, stop, say) and serving.load_model(services, stop):
+            if scheduler:
+                from bot.meetings.runtime import start_background_scheduler
 
-        http.start()
-        typer.echo(f"revalign: Socket Mode; health on {http.url}/healthz", err=True)
-        SocketModeHandler(bolt_app, settings.secret("SLACK_APP_TOKEN")).start()
-    else:
-        typer.echo(f"revalign: listening on {http.url}/slack/events", err=True)
-        try:
-            http.serve_forever()
-        except KeyboardInterrupt:
-            pass
-    services.close()
+                background = start_background_scheduler(services)
+            if handler is not None:
+                if serving.connect_socket_mode(handler, services, stop, say):
+                    say(f"revalign: Socket Mode connected; health on {http.url}/healthz")
+            else:
+                say(f"revalign: listening on {http.url}/slack/events")
+            stop.wait_forever()
+    except BaseException:
+        # A start-up error (e.g. the token rejected) is reported by main() in one line.
+        serving.shutdown(services, http=http, socket_handler=handler, executor=executor, scheduler=background,
+                         say=lambda _message: None, grace=5)
+        raise
+    serving.shutdown(services, http=http, socket_handler=handler, executor=executor, scheduler=background, say=say)
 
 
 # --- ask, demo, playground (dev tooling in revalign_dev/, imported only here) ----------------

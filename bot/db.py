@@ -6,21 +6,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, *, pooled: bool = True) -> Engine:
+    """`pooled=False`: every connection is closed when released (migrations hold none)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
             url,
+            **({} if pooled else {"poolclass": NullPool}),
             # Waitress and the scheduler use threads; SQLite connections are
             # per-thread through the pool, so the check is only noise.
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(engine, "connect", _configure_sqlite_connection)
         return engine
+    if not pooled:
+        return create_engine(url, poolclass=NullPool)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 

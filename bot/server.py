@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from flask import Flask, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -52,9 +53,11 @@ def create_http_app(services: Services, bolt_app) -> Flask:
     def healthz():
         database_ok = services.db.ping()
         model_ok = services.ready.is_set()
-        status = 200 if database_ok and model_ok else 503
+        others = {name: check() for name, check in services.health_checks.items()}
+        status = 200 if database_ok and model_ok and not any(others.values()) else 503
         return jsonify(database="ok" if database_ok else "unreachable",
-                       model="loaded" if model_ok else "loading"), status
+                       model="loaded" if model_ok else "loading",
+                       **{name: reason or "ok" for name, reason in others.items()}), status
 
     from bot.kpis import http as kpi_http
 
@@ -70,14 +73,20 @@ def _signed_by_slack(verifier: SignatureVerifier, body: str, headers) -> bool:
 
 
 class HttpServer:
-    """waitress in a background thread; `port=0` picks a free port (tests)."""
+    """waitress in a background thread; `port=0` picks a free port (tests).
+
+    Graceful stop (bot/serving.py): `stop_accepting()`, then `wait_idle()` until every request
+    in flight has been answered, then `stop()`.
+    """
 
     def __init__(self, wsgi_app, host: str = "127.0.0.1", port: int = 3000, threads: int = 8) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="revalign")
+        # A TcpWSGIServer for one host:port (create_server's union type also covers multi-socket servers).
+        server: Any = create_server(wsgi_app, host=host, port=port, threads=threads, ident="revalign")
+        self._server = server
         self.host = host
-        self.port = self._server.effective_port
+        self.port: int = server.effective_port
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -88,7 +97,7 @@ class HttpServer:
     def serve_forever(self) -> None:
         self._server.run()
 
-    def start(self) -> "HttpServer":
+    def start(self) -> HttpServer:
         self._thread = threading.Thread(target=self._run_until_stopped, name="http", daemon=True)
         self._thread.start()
         return self
@@ -100,6 +109,25 @@ class HttpServer:
             # Closing the listening socket under waitress's select loop ends it this way.
             if not self._stopping:
                 raise
+
+    def stop_accepting(self) -> None:
+        """New connections wait in the backlog, unanswered, until stop() refuses them."""
+        self._server.accepting = False
+        self._server.pull_trigger()
+
+    def wait_idle(self, deadline: float) -> bool:
+        """Wait (until the time.monotonic() `deadline`) for every request to be answered and sent."""
+        import time
+
+        while time.monotonic() < deadline:
+            dispatcher = self._server.task_dispatcher
+            busy = dispatcher.queue or dispatcher.active_count > 0 or any(
+                getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
+                for channel in list(self._server._map.values()))
+            if not busy:
+                return True
+            time.sleep(0.05)
+        return False
 
     def stop(self) -> None:
         self._stopping = True

@@ -38,6 +38,8 @@ class Services:
         self._embedder_lock = threading.Lock()
         self._slack_client = slack_client
         self.ready = threading.Event()
+        # Other reasons /healthz answers 503 (Slack unreachable, shutting down): name -> reason or None.
+        self.health_checks: dict[str, Callable[[], str | None]] = {}
         self._startup_tasks: list[tuple[str, Callable[[], Any]]] = []
 
     def now(self) -> datetime:
@@ -99,7 +101,7 @@ def make_slack_client(settings: Settings) -> "WebClient":
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=settings.slack_timeout,
         # Slack's own retry handlers honour Retry-After on 429 and back off on 5xx.
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),

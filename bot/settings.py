@@ -51,6 +51,7 @@ EXPECTATIONS: dict[str, str] = {
     "REVALIGN_CRM_SYNC_HOUR": "the hour (0-23, REVALIGN_TIMEZONE) of the daily CRM sync",
     "REVALIGN_SALES_CHANNEL": "a Slack channel ID such as C0123456789 (sales-owned SLA alerts)",
     "REVALIGN_MARKETING_ALERTS_CHANNEL": "a Slack channel ID such as C0123456789 (marketing-owned SLA alerts)",
+    "REVALIGN_SLACK_TIMEOUT": "seconds to wait for a Slack Web API answer, from 1 to 120",
 }
 
 
@@ -98,6 +99,8 @@ class Settings(BaseSettings):
     crm_sync_hour: int = Field(default=6, ge=0, le=23, validation_alias="REVALIGN_CRM_SYNC_HOUR")
     sales_channel: str | None = Field(default=None, validation_alias="REVALIGN_SALES_CHANNEL")
     marketing_alerts_channel: str | None = Field(default=None, validation_alias="REVALIGN_MARKETING_ALERTS_CHANNEL")
+    # ops: how long a Slack call may take before its outcome counts as unknown (checked, not repeated).
+    slack_timeout: float = Field(default=10.0, ge=1, le=120, validation_alias="REVALIGN_SLACK_TIMEOUT")
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -25,7 +25,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), pooled=False)  # migrations hold no connections
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

@@ -458,6 +458,7 @@ class Playground:
         if kind == "agenda":
             from bot.meetings import agenda as ag
             from bot.meetings import schedules as sch
+            from bot.render.agenda import agenda_blocks, agenda_text
 
             with services.db.session() as session:
                 schedule = sch.get_schedule(session, sch.AGENDA)
@@ -466,7 +467,7 @@ class Playground:
                 meeting_at = sch.next_occurrence(schedule, services.now())
                 channel = schedule.channel
                 agenda = ag.build_agenda(session, services, services.now(), meeting_at=meeting_at)
-                blocks, text = ag.agenda_blocks(agenda), ag.agenda_text(agenda)
+                blocks, text = agenda_blocks(agenda), agenda_text(agenda)
             services.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
             return {"ok": True, "note": f"Posted the agenda of the {meeting_at:%a %b %-d} meeting in "
                                         f"#{self._channel_name(channel)}."}

@@ -3,7 +3,8 @@ the most shared content, the top unanswered objections and lead-definition chang
 
 Contract used by the scheduler (bot/meetings):
     build_digest(session, period, now) -> Digest          pure data (rendered by bot/render/digest.py)
-    send_digest(services, client, recipient, period)       DM (U…) or channel (C…); raises on Slack failure
+    render_chart(digest) -> bytes                          PNG (matplotlib, Agg)
+    send_digest(services, client, recipient, period)       see bot/meetings/digest_delivery.py
     digest_recipients(session, settings) -> list[str]      heads by role, or REVALIGN_DIGEST_CHANNEL
 """
 
@@ -196,30 +197,12 @@ def definitions(session: Session, start: datetime, end: datetime) -> list[Digest
     return items
 
 
-# --- sending -------------------------------------------------------------------------------------
-def send_digest(services: Services, client: WebClient, recipient: str, period: str) -> None:
-    """Upload the trend chart, then post the digest, to a user's DM (U…/W…) or a channel (C…/G…).
+# --- sending ---------------------------------------------------------------------------------------
+def send_digest(services: Services, client: WebClient, recipient: str, period: str) -> dict[str, str]:
+    """Moved to bot/meetings/digest_delivery.py (the delivery code); kept here for its callers."""
+    from bot.meetings.digest_delivery import send_digest as send
 
-    Raises slack_sdk's SlackApiError (or a connection error) when Slack still fails after the
-    client's own retries; the caller records the failure and retries later. The chart goes
-    first: if it fails nothing has been posted, so a retry does not duplicate the digest.
-    """
-    from bot.render.digest import digest_message
-
-    with services.db.session() as session:
-        digest = build_digest(session, period, services.now(), tz=services.settings.timezone)
-    message = digest_message(digest)
-    png = render_chart(digest)
-    channel = recipient
-    if recipient.startswith(("U", "W")):
-        channel = client.conversations_open(users=recipient)["channel"]["id"]
-    client.files_upload_v2(
-        channel=channel, content=png, filename=f"revalign-kpis-{digest.period}.png",
-        title=f"KPI trend {digest.trend_periods[0]} – {digest.trend_periods[-1]}",
-        alt_txt=f"Small-multiple line charts of the key KPIs for the 8 weeks to {digest.period}, with targets",
-        initial_comment=f"Weekly KPI digest for {digest.period_label}: the 8-week trend chart, numbers below.",
-    )
-    client.chat_postMessage(channel=channel, **message, unfurl_links=False, unfurl_media=False)
+    return send(services, client, recipient, period)
 
 
 def digest_recipients(session: Session, settings: Settings) -> list[str]:

@@ -105,14 +105,15 @@ def scheduler(
     once: bool = typer.Option(False, "--once", help="Run one tick (if the lease is free) and exit."),
     now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO time (previews and tests)."),
 ) -> None:
-    """Run the scheduler as its own process (a database lease keeps it to one process at a time)."""
-    import logging
+    """Run the scheduler as its own process (a database lease keeps it to one process at a time).
 
+    SIGTERM or Ctrl-C: the tick in progress finishes (at most 20 s), the lease is released, exit 0.
+    """
     from bot.cli import open_services
     from bot.clock import FrozenClock
     from bot.meetings import delivery, runtime
+    from bot.serving import StopSignal
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = open_services()
     services.settings.require("SLACK_BOT_TOKEN")
     pretend = _parse_now(now)
@@ -130,12 +131,13 @@ def scheduler(
                 typer.echo(f"  note: {note}")
         services.close()
         return
-    typer.echo("revalign: scheduler running (Ctrl-C to stop)", err=True)
-    try:
-        runtime.run_forever(services)
-    except KeyboardInterrupt:
-        pass
+    stop = StopSignal()
+    scheduler_ = runtime.Scheduler(services)
+    typer.echo(f"revalign: scheduler running as {scheduler_.holder} (Ctrl-C or SIGTERM to stop)", err=True)
+    finished = scheduler_.run_forever(stop.event)
     services.close()
+    typer.echo("revalign: scheduler stopped, lease released" + ("" if finished else " (a tick was cut short)"),
+               err=True)
 
 
 @deliveries_cli.callback()

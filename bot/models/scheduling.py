@@ -62,13 +62,17 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     message_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
     message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # JSON {part: message ts or file ID} of the parts Slack confirmed ("text", "chart").
+    parts: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The next part's last attempt got no answer (or its process died): check Slack before resending.
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SchedulerLease(Base):
-    """Who runs the scheduler: taken with a conditional UPDATE, renewed every tick."""
+    """Who runs the scheduler: taken with a conditional UPDATE, renewed every few seconds."""
 
     __tablename__ = "scheduler_lease"
 

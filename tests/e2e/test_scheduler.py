@@ -218,37 +218,14 @@ def test_server_errors_beyond_client_retries_are_recorded_and_retried_next_tick(
     assert len(agenda_posts(fake_slack)) == 1 and len(fake_slack.failed_calls) == 4
 
 
-def _serve_history(fake_slack):
-    """Give the fake Slack a conversations.history that returns what was posted (with metadata)."""
-    posted: list[dict] = []
-    original = fake_slack.answer
-
-    def answer(method, args):
-        result = original(method, args)
-        if method == "chat.postMessage":
-            posted.append({"channel": args.get("channel"), "ts": result["ts"], "text": args.get("text", ""),
-                           "metadata": args.get("metadata")})
-        if method == "conversations.history":
-            oldest = float(args.get("oldest") or 0)
-            messages = [m for m in posted if m["channel"] == args.get("channel")]
-            return {"ok": True, "messages": [{"ts": m["ts"], "text": m["text"], "metadata": m["metadata"]}
-                                             for m in messages if float(m["ts"]) > 0 and oldest >= 0],
-                    "has_more": False}
-        return result
-
-    fake_slack.answer = answer
-    return posted
-
-
 def _crash_mid_send(services, clock):
     """Make the only delivery look like its process died after claiming it."""
     with services.db.session() as session:
-        session.execute(update(Delivery).values(status="sending", sent_at=None, message_ts=None,
+        session.execute(update(Delivery).values(status="sending", sent_at=None, message_ts=None, parts=None,
                                                 claimed_by="dead-host:1:abc", claimed_at=clock.now))
 
 
 def test_restart_mid_send_after_slack_accepted_is_not_resent(services, fake_slack, clock):
-    _serve_history(fake_slack)
     set_meeting(services)
     clock.now = AGENDA_DUE
     dl.run_due(services, clock.now)
@@ -264,7 +241,6 @@ def test_restart_mid_send_after_slack_accepted_is_not_resent(services, fake_slac
 
 
 def test_restart_mid_send_before_slack_got_it_is_sent_once(services, fake_slack, clock):
-    _serve_history(fake_slack)
     set_meeting(services)
     clock.now = AGENDA_DUE
     with services.db.session() as session:       # a claim whose process died before calling Slack
@@ -307,11 +283,11 @@ def test_lease_is_held_by_one_process_and_taken_over_after_expiry(services, fake
         assert dl.acquire_lease(services.db, "A", clock.now)
         assert not dl.acquire_lease(second.db, "B", clock.now)
         assert dl.tick(second, "B", clock.now) is None
-        clock.advance(seconds=60)
+        clock.advance(seconds=10)
         assert dl.acquire_lease(services.db, "A", clock.now)          # renewed
-        clock.advance(seconds=60)
+        clock.advance(seconds=10)
         assert not dl.acquire_lease(second.db, "B", clock.now)        # renewal still valid
-        clock.advance(seconds=40)                                      # A died: 100 s without renewal
+        clock.advance(seconds=6)                                       # A died: 16 s without renewal
         assert dl.acquire_lease(second.db, "B", clock.now)
         assert not dl.acquire_lease(services.db, "A", clock.now)
         assert dl.lease_holder(services.db, clock.now).holder == "B"
@@ -353,10 +329,12 @@ def test_background_scheduler_ticks_under_the_lease(services, fake_slack, clock)
     try:
         fake_slack.wait_for("chat.postMessage", 1, timeout=20)
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.stop()
     assert len(agenda_posts(fake_slack)) == 1
     assert deliveries(services)[0].status == "sent"
-    assert json.dumps(agenda_posts(fake_slack)[0].args["blocks"])  # real blocks went out
+    blocks = agenda_posts(fake_slack)[0].args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    assert blocks[0]["type"] == "header" and "agenda" in blocks[0]["text"]["text"]  # real blocks went out
 
 
 def test_cli_schedule_set_show_and_resend_errors(database_url, tmp_path):
@@ -377,3 +355,55 @@ def test_cli_schedule_set_show_and_resend_errors(database_url, tmp_path):
         "revalign: 'Atlantis/Central' is not a time zone; use an IANA name such as America/New_York.")
     missing = cli("deliveries", "resend", "42")
     assert missing.returncode == 1 and "no delivery 42" in missing.stderr
+
+
+def _scheduler_process(services, fake_slack, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REVALIGN_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": services.settings.database_url, "SLACK_BOT_TOKEN": "xoxb-test-0000-token",
+                "SLACK_API_URL": fake_slack.api_url, "HF_HUB_OFFLINE": "1"})
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_holder(services, pid, timeout):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lease = dl.lease_holder(services.db, datetime.now(UTC))
+        if lease is not None and f":{pid}:" in lease.holder:
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} never held the lease")
+
+
+def test_takeover_after_sigkill_of_a_real_scheduler_and_graceful_stop(services, fake_slack, tmp_path, backend):
+    """Two real `revalign scheduler` processes: SIGKILL the holder, time how long until the standby
+    holds the lease (reported; the bound is only generous), then SIGTERM the new holder: exit 0 and
+    the lease released at once."""
+    import signal
+    import time
+
+    first = _scheduler_process(services, fake_slack, tmp_path)
+    second = None
+    try:
+        _wait_for_holder(services, first.pid, timeout=90)
+        second = _scheduler_process(services, fake_slack, tmp_path)
+        time.sleep(5)                                   # the standby is up and renewing in vain
+        assert f":{first.pid}:" in dl.lease_holder(services.db, datetime.now(UTC)).holder
+        first.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        first.wait(timeout=10)
+        took_over = _wait_for_holder(services, second.pid, timeout=90) - killed_at
+        print(f"\ntakeover after SIGKILL ({backend}): {took_over:.1f} s "
+              f"(lease {dl.LEASE_TTL.total_seconds():.0f} s, renewed every 3 s)")
+        assert took_over < 60
+        second.send_signal(signal.SIGTERM)
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 0, err
+        assert "scheduler stopped, lease released" in err
+        assert dl.lease_holder(services.db, datetime.now(UTC)) is None
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
