@@ -213,7 +213,7 @@ def socket_mode_handler(bolt_app, app_token: str):
             self._in_flight = 0
             self._idle = threading.Condition()
 
-        def handle(self, client, req) -> None:  # type: ignore[override]
+        def handle(self, client, req) -> None:
             with self._idle:
                 if self.stopping:
                     return

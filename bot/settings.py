@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     sales_channel: str | None = Field(default=None, validation_alias="REVALIGN_SALES_CHANNEL")
     marketing_alerts_channel: str | None = Field(default=None, validation_alias="REVALIGN_MARKETING_ALERTS_CHANNEL")
     # ops: how long a Slack call may take before its outcome counts as unknown (checked, not repeated).
-    slack_timeout: float = Field(default=10.0, ge=1, le=120, validation_alias="REVALIGN_SLACK_TIMEOUT")
+    slack_timeout: int = Field(default=10, ge=1, le=120, validation_alias="REVALIGN_SLACK_TIMEOUT")
 
     @field_validator("slack_bot_token")
     @classmethod

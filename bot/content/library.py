@@ -215,11 +215,11 @@ def log_change(session: Session, item_ids: Iterable[int]) -> None:
 def upsert_items(session: Session, parsed: ParsedFile, *, skip_invalid: bool, now: datetime) -> ImportReport:
     """Upsert valid rows by URL. With any rejected row and no skip_invalid, nothing is written."""
     report = ImportReport(rejected=list(parsed.rejected))
-    existing = {}
+    existing: dict[str, ContentItem] = {}
     urls = [row.url for _, row in parsed.rows]
     for i in range(0, len(urls), 500):
-        for item in session.scalars(select(ContentItem).where(ContentItem.url.in_(urls[i:i + 500]))):
-            existing[item.url] = item
+        for stored in session.scalars(select(ContentItem).where(ContentItem.url.in_(urls[i:i + 500]))):
+            existing[stored.url] = stored
     changed: list[ContentItem] = []
     for _, row in parsed.rows:
         item = existing.get(row.url)

@@ -42,9 +42,8 @@ from bot.models.content import (
 from bot.roles import require_role
 
 if TYPE_CHECKING:
-    from content_index import ContentDoc, ContentIndex, SearchResult, UpsertStats
-
     from bot.services import Services
+    from content_index import ContentDoc, ContentIndex, SearchResult, UpsertStats
 
 log = logging.getLogger(__name__)
 

@@ -38,13 +38,13 @@ def _axis_formatter(unit: str):
 
 def _panel(ax, metric: DigestMetric, labels: list[str]) -> None:
     xs = list(range(len(labels)))
-    points = [(x, v) for x, v in zip(xs, metric.trend) if v is not None]
+    points = [(x, v) for x, v in zip(xs, metric.trend, strict=False) if v is not None]
     targets = metric.trend_targets
     if any(t is not None for t in targets):
         ax.step(xs, [t if t is not None else float("nan") for t in targets], where="mid", color=TARGET,
                 linestyle=(0, (4, 3)), linewidth=1.3, label="target", zorder=2)
     if points:
-        px, py = zip(*points)
+        px, py = zip(*points, strict=True)
         ax.plot(px, py, color=LINE, linewidth=2.2, marker="o", markersize=3.5, zorder=3)
         ax.fill_between(px, py, min(0, min(py)), color=LINE, alpha=0.06, zorder=1)
     last = metric.trend[-1]

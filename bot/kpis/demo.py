@@ -54,7 +54,7 @@ def seed(services: Services) -> None:
     # Content shares are stored for the past weeks too: a recorded value wins over the count from
     # /content (whose demo library has no history), and this week is left to that count.
     entries = []
-    for period, row in zip(history, weekly_values()):
+    for period, row in zip(history, weekly_values(), strict=False):
         for key, value in row.items():
             entries.append(values.Entry(catalog.BY_KEY[key], period, float(value)))
     # This week so far (a Tuesday): the CRM has pushed a few running totals.

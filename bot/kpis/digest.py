@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot import roles
 from bot.content.gaps import top_gaps
 from bot.kpis import catalog, periods, targets, values
-from bot.kpis.chart import render_chart
+from bot.kpis.chart import render_chart as render_chart  # re-exported: the digest and its chart
 from bot.lead_defs.queries import changed_since, open_proposals
 from bot.models import Role
 from bot.models.content import ContentEvent, ContentItem

@@ -41,7 +41,6 @@ from bot.kpis.digest import digest_recipients
 from bot.meetings import schedules as sch
 from bot.meetings.agenda import build_agenda, close_meeting
 from bot.meetings.digest_delivery import digest_parts
-from bot.meetings.reminders import send_action_reminders
 from bot.meetings.posting import (
     METADATA_EVENT,
     CannotTell,
@@ -54,8 +53,9 @@ from bot.meetings.posting import (
     open_channel,
     outcome_unknown,
 )
-from bot.render.agenda import agenda_blocks, agenda_text
+from bot.meetings.reminders import send_action_reminders
 from bot.models.scheduling import Delivery, Schedule, SchedulerLease
+from bot.render.agenda import agenda_blocks, agenda_text
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.kpis.digest import Digest, build_digest, render_chart
-from bot.render.digest import digest_blocks, digest_text
+from bot.kpis.chart import render_chart
+from bot.kpis.digest import Digest, build_digest
 from bot.meetings.posting import Part, find_file, find_message, metadata, open_channel
+from bot.render.digest import digest_blocks, digest_text
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient

@@ -285,7 +285,7 @@ def ensure_defaults(session: Session, settings, now: datetime) -> None:
 
 # --- time ----------------------------------------------------------------------------------
 def trigger_for(schedule: Schedule):
-    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+    from apscheduler.triggers.cron import CronTrigger
 
     zone = ZoneInfo(schedule.timezone)
     if schedule.cadence == "monthly":

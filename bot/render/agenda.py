@@ -9,13 +9,13 @@ from datetime import date, datetime
 
 from bot.content.gaps import GapSummary
 from bot.kpis.digest import DigestMetric
-from bot.render.kpis import metric_line
 from bot.lead_defs.queries import FunnelSummary
 from bot.meetings import schedules as sch
 from bot.meetings.agenda import Agenda
 from bot.meetings.sources import DefinitionNews, Section
 from bot.models.scheduling import ActionItem, AgendaItem, Schedule
 from bot.render import blocks as bk
+from bot.render.kpis import metric_line
 
 HINTS = ("`/agenda add <text>` · `/agenda remove N` · `/agenda action @owner YYYY-MM-DD <text>` · "
          "`/agenda done N` · `/agenda reassign N @person`")
