@@ -177,11 +177,15 @@ class LocalSlack:
                         slack._changed.notify_all()
                     self._send(*canned)
                     return
-                answer = None if method in ("response_url", "upload") else slack.answer(method, args)
+                # Recorded before it is answered: Slack acts on a call before its answer reaches the
+                # client, and the tests' fake may hold the answer back (a lost response).
                 with slack._changed:
                     slack.calls.append(call)
                     if method == "upload":
                         slack.uploads[args["file_id"]] = raw
+                    slack._changed.notify_all()
+                answer = None if method in ("response_url", "upload") else slack.answer(method, args)
+                with slack._changed:
                     slack.observe(call, answer)
                     slack._changed.notify_all()
                 if method == "response_url":
