@@ -71,8 +71,8 @@ DEFAULT_TUNING: dict = {
     "learned_lexical": True,  # learned phrasings are part of the BM25 text
     "learned_view": False,    # learned phrasings also fused as a view of their own (hurt held out: benchmarks)
     "shorthand": True,        # spell out rep shorthand before embedding and tokenising
-    "nomatch_threshold": 0.36,  # evidence below this: "no good match" (a content gap)
-    "weak_threshold": 0.42,   # evidence below this: results shown as possibly weak
+    "nomatch_threshold": 0.34,  # evidence below this: "no good match" (a content gap)
+    "weak_threshold": 0.40,   # evidence below this: results shown as possibly weak
     "temperature": 0.03,      # width of the confidence sigmoid
     "demote_sim": 0.75,       # a Not-helpful phrasing this close to the query demotes the item
     "demote_weight": 0.6,     # fused score x (1 - weight) at cosine 1.0 (linear from demote_sim)

@@ -45,6 +45,27 @@ class _PollState:
     missing: dict[int, float] = field(default_factory=dict)  # change id -> monotonic time first missed
 
 
+class EmbeddingProgress:
+    """A progress bar on stderr for (done, total) texts embedded; silent when nothing is embedded."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self.description, unit="text", mininterval=1.0)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 def load_items(session: Session, ids: set[int] | None) -> list[ContentItem]:
     query = select(ContentItem).options(selectinload(ContentItem.learned)).order_by(ContentItem.id)
     if ids is None:
@@ -123,7 +144,15 @@ class IndexKeeper:
                 rejected = rejected_phrasings(session, None)
                 docs = [to_doc(item, rejected.get(item.id, ())) for item in load_items(session, None)]
             started = time.perf_counter()
-            stats = index.upsert(docs, progress=progress)
+            bar = None
+            if progress is None:  # a new model (REVALIGN_EMBEDDING_MODEL) re-embeds everything: show it
+                bar = EmbeddingProgress(f"embedding the content library with {index.embedder.model_id}")
+                progress = bar
+            try:
+                stats = index.upsert(docs, progress=progress)
+            finally:
+                if bar is not None:
+                    bar.close()
             log.info("content index: %d items (%d texts embedded, %d reused) in %.1fs",
                      len(docs), stats.embedded, stats.reused, time.perf_counter() - started)
             self.last_load_stats = stats
