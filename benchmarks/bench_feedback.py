@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -28,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bench_search import machine, synthesize  # noqa: E402
+from bench_search import machine, synthesize
 
-from content_index.evaluation import load_library, load_queries  # noqa: E402
-from content_index.index import _doc_text, _fragments  # noqa: E402
+from content_index.evaluation import load_library, load_queries
+from content_index.index import _doc_text, _fragments
 
 QUERIES = ROOT / "benchmarks" / "data" / "queries-field.jsonl"
 

@@ -192,6 +192,7 @@ def tune(docs, queries, model=None, grid=None, out=None) -> tuple[dict, dict]:
             out(f"  tune {params}: nDCG@5 {m['ndcg@5']:.3f} recall@5 {m['recall@5']:.3f}")
         if best is None or key > best[0] + 1e-9:
             best = (key, params, res)
+    assert best is not None, "empty design grid"
     _, params, res = best
     answerable = [res[q["id"]].agreement for q in queries if q["relevant"]]
     threshold = THRESHOLDS[0]
@@ -206,7 +207,8 @@ def split_halves(queries: Sequence[dict]) -> tuple[list[dict], list[dict]]:
     """Deterministic halves: alternate by id order, separately for answerable and
     unanswerable queries so both halves get some of each."""
     qs = sorted(queries, key=lambda q: q["id"])
-    a, b = [], []
+    a: list[dict] = []
+    b: list[dict] = []
     for group in ([q for q in qs if q["relevant"]], [q for q in qs if not q["relevant"]]):
         for i, q in enumerate(group):
             (a if i % 2 == 0 else b).append(q)

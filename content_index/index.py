@@ -170,7 +170,7 @@ def _doc_text(doc: ContentDoc) -> str:
 
 def _fragments(doc: ContentDoc) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
 
     def add(kind: str, text: str) -> None:
         text = normalize_ws(text)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -50,13 +50,13 @@ class EmbeddingProgress:
 
     def __init__(self, description: str) -> None:
         self.description = description
-        self._bar = None
+        self._bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if total <= 0:
             return
         if self._bar is None:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped]  # sentence-transformers' own dependency
 
             self._bar = tqdm(total=total, desc=self.description, unit="text", mininterval=1.0)
         self._bar.update(done - self._bar.n)
@@ -93,7 +93,7 @@ def rejected_phrasings(session: Session, ids: set[int] | None) -> dict[int, list
     return out
 
 
-def to_doc(item: ContentItem, rejected: Iterable[str] = ()) -> "ContentDoc":
+def to_doc(item: ContentItem, rejected: Iterable[str] = ()) -> ContentDoc:
     from content_index import ContentDoc
 
     return ContentDoc(id=str(item.id), title=item.title, summary=item.summary or "", type=item.type,
@@ -106,7 +106,7 @@ class IndexKeeper:
         self.db = db
         self._embedder_of = embedder_of
         self.cache = cache
-        self._index: "ContentIndex | None" = None
+        self._index: ContentIndex | None = None
         self._load_lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._poll = _PollState()
@@ -120,7 +120,7 @@ class IndexKeeper:
         self._thread_lock = threading.Lock()
         self.poll_seconds = POLL_SECONDS
         self.watching = False
-        self.last_load_stats: "UpsertStats | None" = None
+        self.last_load_stats: UpsertStats | None = None
 
     # --- loading -----------------------------------------------------------------------
     @property
@@ -128,10 +128,10 @@ class IndexKeeper:
         return self._index is not None
 
     @property
-    def index(self) -> "ContentIndex":
+    def index(self) -> ContentIndex:
         return self._index if self._index is not None else self.ensure_loaded()
 
-    def ensure_loaded(self, progress: Callable[[int, int], None] | None = None) -> "ContentIndex":
+    def ensure_loaded(self, progress: Callable[[int, int], None] | None = None) -> ContentIndex:
         with self._load_lock:
             if self._index is not None:
                 return self._index
@@ -160,7 +160,7 @@ class IndexKeeper:
             return index
 
     # --- applying changes ----------------------------------------------------------------
-    def refresh(self, item_ids: Iterable[int], progress: Callable[[int, int], None] | None = None) -> "UpsertStats | None":
+    def refresh(self, item_ids: Iterable[int], progress: Callable[[int, int], None] | None = None) -> UpsertStats | None:
         """Re-read items from the database into this process's index now (removing deleted ones)."""
         item_ids = {int(i) for i in item_ids}
         if not item_ids or self._index is None:

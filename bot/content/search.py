@@ -93,7 +93,7 @@ class Searcher:
         self.page = results
 
     @property
-    def index(self) -> "ContentIndex":
+    def index(self) -> ContentIndex:
         return self._index_of()
 
     def search(self, raw: str, *, user_id: str, channel_id: str = "", k: int | None = None,
@@ -185,6 +185,8 @@ def open_gap_phrasings(session: Session, gaps: list[ContentGap], limit: int = 5)
                            .where(ContentSearch.gap_id.in_(ids)).order_by(ContentSearch.id.desc())).all()
     recent: dict[int, list[str]] = {}
     for gap_id, query in rows:
+        if gap_id is None:
+            continue
         bucket = recent.setdefault(gap_id, [])
         if len(bucket) < limit * 3:
             bucket.append(query)

@@ -17,22 +17,33 @@ from typing import TYPE_CHECKING
 
 from bot.content.catalog import Catalog, ImportOutcome, find_items
 from bot.content.embeddings import DbEmbeddingCache
-from bot.content.feedback import MARKETING_ROLES, MAX_TAG_ITEMS, Feedback, LearnedView, get_item
+from bot.content.feedback import (
+    MARKETING_ROLES,
+    MAX_TAG_ITEMS,
+    Feedback,
+    LearnedView,
+    get_item,
+)
 from bot.content.index_keeper import IndexKeeper
-from bot.content.search import ItemView, ResultItem, SearchOutcome, Searcher, validate_filters
+from bot.content.search import (
+    ItemView,
+    ResultItem,
+    Searcher,
+    SearchOutcome,
+    validate_filters,
+)
 from bot.content.vocabulary import Vocabulary, load_vocabulary
 
 if TYPE_CHECKING:
-    from content_index import ContentIndex
-
     from bot.services import Services
+    from content_index import ContentIndex
 
 __all__ = ["MARKETING_ROLES", "MAX_TAG_ITEMS", "ContentService", "ImportOutcome", "ItemView", "LearnedView",
            "ResultItem", "SearchOutcome"]
 
 
 class ContentService:
-    def __init__(self, services: "Services") -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         self.db = services.db
         self.vocabulary: Vocabulary = load_vocabulary()
@@ -51,7 +62,7 @@ class ContentService:
             self.keeper.start_watching()
 
     @property
-    def index(self) -> "ContentIndex":
+    def index(self) -> ContentIndex:
         return self.keeper.index
 
     @property
@@ -66,7 +77,7 @@ class ContentService:
     def poll_seconds(self, seconds: float) -> None:
         self.keeper.poll_seconds = seconds
 
-    def ensure_loaded(self, progress: Callable[[int, int], None] | None = None) -> "ContentIndex":
+    def ensure_loaded(self, progress: Callable[[int, int], None] | None = None) -> ContentIndex:
         return self.keeper.ensure_loaded(progress)
 
     def sync(self) -> int:
