@@ -68,7 +68,7 @@ DEFAULT_TUNING: dict = {
     "rrf_k": 60,              # reciprocal-rank fusion constant (hybrid and rrf)
     "prf_weight": 0.6,        # pseudo-relevance feedback: query vector + w * mean(top docs); 0 = off
     "prf_docs": 3,
-    "learned_lexical": True,  # learned phrasings are part of the BM25 text
+    "learned_lexical": True,  # learned phrasings in the BM25 text too (an exact repeat must win: benchmarks)
     "learned_view": False,    # learned phrasings also fused as a view of their own (hurt held out: benchmarks)
     "shorthand": True,        # spell out rep shorthand before embedding and tokenising
     "nomatch_threshold": 0.34,  # evidence below this: "no good match" (a content gap)

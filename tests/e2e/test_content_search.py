@@ -56,6 +56,17 @@ def buttons(reply: dict, action_id: str) -> list[dict]:
             if e["action_id"] == action_id]
 
 
+def valid_block_kit(reply: dict) -> bool:
+    """Every block parses and validates with slack_sdk's own models (and fits a message)."""
+    from slack_sdk.models.blocks import Block
+
+    for raw in reply["blocks"]:
+        block = Block.parse(raw)
+        assert block is not None, raw
+        block.validate_json()
+    return len(reply["blocks"]) <= 50
+
+
 def shown_ids(reply: dict) -> list[int]:
     return [int(b["value"].split(":")[1]) for b in buttons(reply, "content_helpful")]
 
@@ -78,6 +89,7 @@ def test_more_results_extends_the_reply_in_place_and_the_new_items_take_feedback
     assert extended["replace_original"] is True
     ids = shown_ids(extended)
     assert ids[:3] == first and len(ids) == 6 and len(set(ids)) == 6
+    assert valid_block_kit(reply) and valid_block_kit(extended)
     # the items More results showed belong to the search too: Helpful on the sixth is accepted
     search_id = more["value"]
     thanks = app.action("content_helpful", f"{search_id}:{ids[5]}", user_id=REP)
@@ -205,5 +217,6 @@ def test_no_good_match_offers_request_content_with_the_search_id(app):
     with app.services.db.session() as session:
         search = session.scalars(select(ContentSearch)).one()
     assert [b["value"] for b in request] == [str(search.id)] and not search.confident
+    assert valid_block_kit(reply)
     good = app.command("/content", PRICE, user_id=REP)
     assert buttons(good, "content_request") == [] and "No good match" not in text_of(good)
