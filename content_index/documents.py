@@ -17,6 +17,7 @@ class ContentDoc:
     persona: str
     objections: tuple[str, ...] = ()  # marketing's tags
     learned: tuple[str, ...] = ()  # learned phrasings (queries reps marked Helpful)
+    rejected: tuple[str, ...] = ()  # queries reps marked Not helpful for this item (demotion only)
 
     def __post_init__(self) -> None:
         # Accept lists from callers without breaking hashability/equality.
@@ -24,6 +25,8 @@ class ContentDoc:
             object.__setattr__(self, "objections", tuple(self.objections or ()))
         if not isinstance(self.learned, tuple):
             object.__setattr__(self, "learned", tuple(self.learned or ()))
+        if not isinstance(self.rejected, tuple):
+            object.__setattr__(self, "rejected", tuple(self.rejected or ()))
         object.__setattr__(self, "id", str(self.id))
 
 

@@ -5,7 +5,8 @@ MRR@10 (first grade-2 item), nDCG@5 (gain 2^g-1, log2 discount), false_abstain
 over answerable queries and abstain_unanswerable over unanswerable ones. An
 abstention (``confident`` False) is scored as an empty ranked list.
 
-    python -m content_index.evaluation --library L --queries Q [--method all] [--learning] [--honesty]
+    python -m content_index.evaluation --library L --queries Q [--method all] [--learning]
+    python -m content_index.evaluation --library L --tune-on A --report-on B
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from .documents import ContentDoc
 from .index import ContentIndex
 
 __all__ = [
-    "METHODS", "load_library", "load_queries", "score_run", "evaluate", "run_queries",
-    "learning_experiment", "split_half_check", "run_eval_report", "main",
+    "METHODS", "load_library", "load_queries", "score_run", "evaluate", "run_queries", "tune",
+    "learn_by_clicking", "learning_experiment", "run_eval_report", "run_held_out_report", "main",
 ]
 
 METHODS = ("bm25", "dense", "rrf", "hybrid")
@@ -144,11 +145,13 @@ def _make_factory(method_or_factory, model: str | None = None, **tuning) -> Call
     return lambda: ContentIndex(emb, cache, **{**tuning, "method": method})
 
 
-def run_queries(index: ContentIndex, queries: Sequence[dict], k: int = 10) -> dict[str, list[str]]:
+def run_queries(index: ContentIndex, queries: Sequence[dict], k: int = 10,
+                abstain: bool = True) -> dict[str, list[str]]:
+    """Ranked ids per query; "no good match" is an empty list unless `abstain` is False."""
     run = {}
     for q in queries:
         res = index.search(q["query"], k=k)
-        run[q["id"]] = [h.doc_id for h in res.hits] if res.confident else []
+        run[q["id"]] = [h.doc_id for h in res.hits] if (res.confident or not abstain) else []
     return run
 
 
@@ -160,67 +163,62 @@ def evaluate(index_factory_or_method, docs: Sequence[ContentDoc], queries: Seque
     return score_run(queries, run_queries(index, queries))
 
 
-# ---------------------------------------------------------------- honesty
+# ---------------------------------------------------------------- tuning
+# The design space searched on the tuning set: a few structural choices, never per-query.
+# Ranking first (abstention off), by nDCG@5 + recall@5 (both are targets); then the no-match
+# threshold on the same set: the highest one that wrongly flags at most MAX_FALSE_NOMATCH of
+# its answerable queries (half the 5% budget: headroom for harder unseen phrasing).
+DESIGN_GRID = {
+    "views": (("bm25", "maxsim", "mix"), ("bm25", "maxsim")),
+    "prf_weight": (0.0, 0.3, 0.6, 1.0),
+}
+THRESHOLDS = tuple(float(x) for x in np.round(np.arange(0.26, 0.50, 0.01), 2))
+MAX_FALSE_NOMATCH = 0.025
+WEAK_MARGIN = 0.06  # "possibly weak" band above the no-match threshold (structural, not tuned)
+
+
+def tune(docs, queries, model=None, grid=None, out=None) -> tuple[dict, dict]:
+    """Choose the shipped method's design and thresholds on `queries`; returns (tuning, metrics)."""
+    grid = grid or DESIGN_GRID
+    best = None
+    for combo in itertools.product(*grid.values()):
+        params = dict(zip(grid, combo))
+        index = _make_factory("hybrid", model, **params, nomatch_threshold=-1.0)()
+        index.upsert(docs)
+        res = {q["id"]: index.search(q["query"], k=10) for q in queries}
+        m = score_run(queries, {qid: [h.doc_id for h in r.hits] for qid, r in res.items()})
+        key = m["ndcg@5"] + m["recall@5"]
+        if out:
+            out(f"  tune {params}: nDCG@5 {m['ndcg@5']:.3f} recall@5 {m['recall@5']:.3f}")
+        if best is None or key > best[0] + 1e-9:
+            best = (key, params, res)
+    assert best is not None, "empty design grid"
+    _, params, res = best
+    answerable = [res[q["id"]].agreement for q in queries if q["relevant"]]
+    threshold = THRESHOLDS[0]
+    for th in THRESHOLDS:  # evidence does not depend on the threshold: sweep it on the one ranking
+        if answerable and np.mean([e < th for e in answerable]) <= MAX_FALSE_NOMATCH:
+            threshold = th
+    params = {**params, "nomatch_threshold": threshold, "weak_threshold": round(threshold + WEAK_MARGIN, 2)}
+    return params, evaluate("hybrid", docs, queries, model, **params)
+
+
 def split_halves(queries: Sequence[dict]) -> tuple[list[dict], list[dict]]:
     """Deterministic halves: alternate by id order, separately for answerable and
     unanswerable queries so both halves get some of each."""
     qs = sorted(queries, key=lambda q: q["id"])
-    a, b = [], []
+    a: list[dict] = []
+    b: list[dict] = []
     for group in ([q for q in qs if q["relevant"]], [q for q in qs if not q["relevant"]]):
         for i, q in enumerate(group):
             (a if i % 2 == 0 else b).append(q)
     return a, b
 
 
-# Only the abstention threshold is tuned by default: alpha = 1 (pure max-sim) and
-# w_lex = 0.3 are structural choices; WIDE_GRID also searches them (it overfits
-# a 40-query half: see benchmarks/README.md).
-TUNING_GRID = {
-    "alpha": (1.0,),
-    "w_lex": (0.3,),
-    "threshold": tuple(float(x) for x in np.round(np.arange(0.12, 0.32, 0.01), 2)),
-}
-
-
-WIDE_GRID = {**TUNING_GRID, "alpha": (0.5, 0.75, 1.0), "w_lex": (0.2, 0.3, 0.4)}
-
-
-def tune(docs, queries, model=None, grid=TUNING_GRID) -> tuple[dict, dict]:
-    """Grid search on `queries` maximising utility; returns (best tuning, metrics)."""
-    best = None
-    for alpha, w_lex in itertools.product(grid["alpha"], grid["w_lex"]):
-        # threshold does not change the ranking: rank once, sweep abstention cheaply
-        index = _make_factory("hybrid", model, alpha=alpha, w_lex=w_lex)()
-        index.upsert(docs)
-        res = {q["id"]: index.search(q["query"], k=10) for q in queries}
-        for th in grid["threshold"]:
-            run = {qid: ([h.doc_id for h in r.hits] if (r.hits and r.agreement >= th) else [])
-                   for qid, r in res.items()}
-            m = score_run(queries, run)
-            # at most half the allowed 10% false abstentions on the tuning half (headroom
-            # for harder unseen queries), then best utility, then closest to the centre
-            ok = m["false_abstain"] <= 0.05
-            cand = ((ok, m["utility"], -abs(alpha - 1.0) - abs(w_lex - 0.3) - abs(th - 0.20)),
-                    {"alpha": alpha, "w_lex": w_lex, "threshold": float(th)}, m)
-            if best is None or cand[0] > best[0]:
-                best = cand
-    return best[1], best[2]
-
-
-def split_half_check(docs, queries, model=None, out=print, grid=None) -> dict:
-    a, b = split_halves(queries)
-    report = {}
-    for name, tr, te in (("A->B", a, b), ("B->A", b, a)):
-        params, m_tr = tune(docs, tr, model, grid or TUNING_GRID)
-        m_te = evaluate("hybrid", docs, te, model, **params)
-        m_def = evaluate("hybrid", docs, te, model)
-        report[name] = {"params": params, "train": m_tr, "test": m_te, "test_default": m_def}
-    return report
-
-
 # ---------------------------------------------------------------- learning
 def with_learned(docs: Sequence[ContentDoc], queries: Iterable[dict], min_grade: int = 2) -> list[ContentDoc]:
-    """Simulate "Helpful" clicks: each query becomes a learned phrasing of its grade-2 items."""
+    """Every labelled phrasing as a learned phrasing of its grade-2 items (an upper bound:
+    real clicks only reach items the search showed; see :func:`learn_by_clicking`)."""
     extra: dict[str, list[str]] = {}
     for q in queries:
         for did, g in q["relevant"].items():
@@ -230,15 +228,50 @@ def with_learned(docs: Sequence[ContentDoc], queries: Iterable[dict], min_grade:
             if d.id in extra else d for d in docs]
 
 
-def learning_experiment(docs, queries, method="hybrid", model=None, **tuning) -> dict:
-    """Learn from one half's labels (as clicks), report the other half before/after, both ways."""
-    a, b = split_halves(queries)
-    out = {}
-    for name, learn, test in (("learn A, test B", a, b), ("learn B, test A", b, a)):
-        before = evaluate(method, docs, test, model, **tuning)
-        after = evaluate(method, with_learned(docs, learn), test, model, **tuning)
-        out[name] = {"before": before, "after": after}
-    return out
+def learn_by_clicking(index: ContentIndex, docs: Sequence[ContentDoc], queries: Iterable[dict],
+                      shown: int = 3, more: int = 5) -> tuple[list[ContentDoc], dict]:
+    """Replay `queries` as reps using the real search: each search shows `shown` items (and,
+    when none of them answers, the rep presses More results for up to `more`); the rep clicks
+    Helpful on each shown item that answers it (grade 2) and Not helpful on shown items that
+    are no use (grade 0). Only shown items can be clicked. Returns the taught library."""
+    learned: dict[str, list[str]] = {}
+    rejected: dict[str, list[str]] = {}
+    clicks = {"searches": 0, "helpful": 0, "not_helpful": 0, "more_results": 0}
+    for q in queries:
+        clicks["searches"] += 1
+        hits = [h.doc_id for h in index.search(q["query"], k=more).hits]
+        seen = hits[:shown]
+        if not any(q["relevant"].get(d, 0) == 2 for d in seen) and len(hits) > shown:
+            seen = hits
+            clicks["more_results"] += 1
+        for did in seen:
+            grade = q["relevant"].get(did, 0)
+            if grade == 2:
+                learned.setdefault(did, []).append(q["query"])
+                clicks["helpful"] += 1
+            elif grade == 0 and q["relevant"]:
+                rejected.setdefault(did, []).append(q["query"])
+                clicks["not_helpful"] += 1
+    taught = [replace(d, learned=tuple(dict.fromkeys([*d.learned, *learned.get(d.id, [])])),
+                      rejected=tuple(dict.fromkeys([*d.rejected, *rejected.get(d.id, [])])))
+              if (d.id in learned or d.id in rejected) else d for d in docs]
+    return taught, clicks
+
+
+def learning_experiment(docs, learn_queries, test_queries, method="hybrid", model=None, **tuning) -> dict:
+    """Learn from `learn_queries` by clicking through the real search, score `test_queries`
+    before and after (with and without abstention)."""
+    factory = _make_factory(method, model, **tuning)
+    index = factory()
+    index.upsert(docs)
+    before = score_run(test_queries, run_queries(index, test_queries))
+    before_rank = score_run(test_queries, run_queries(index, test_queries, abstain=False))
+    taught, clicks = learn_by_clicking(index, docs, learn_queries)
+    index.upsert(taught)
+    after = score_run(test_queries, run_queries(index, test_queries))
+    after_rank = score_run(test_queries, run_queries(index, test_queries, abstain=False))
+    return {"before": before, "after": after, "before_ranking": before_rank,
+            "after_ranking": after_rank, "clicks": clicks}
 
 
 # ---------------------------------------------------------------- report
@@ -251,48 +284,79 @@ def _header(first: str = "method") -> list[str]:
             "|" + "---|" * (len(METRIC_KEYS) + 1)]
 
 
+def _methods(methods) -> Sequence[str]:
+    if methods in ("all", ["all"], ("all",)):
+        return METHODS
+    if isinstance(methods, str):
+        return [m.strip() for m in methods.split(",") if m.strip()]
+    return methods
+
+
 def run_eval_report(library_path, queries_path, methods: Sequence[str] | str = "all",
-                    learning: bool = False, out=print, honesty: bool = False,
-                    model: str | None = None, wide_grid: bool = False) -> dict:
+                    learning: bool = False, out=print, model: str | None = None) -> dict:
+    """Every method on one labelled set with the shipped defaults (and, with `learning`, the
+    set's own halves: learn from one by clicking, score the other)."""
     docs = load_library(library_path)
     queries = load_queries(queries_path)
-    if methods == "all" or methods == ["all"] or methods == ("all",):
-        methods = METHODS
-    elif isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
     n_ans = sum(1 for q in queries if q["relevant"])
     out(f"library: {len(docs)} items; queries: {len(queries)} ({n_ans} answerable, "
         f"{len(queries) - n_ans} unanswerable)")
-    results = {}
+    results: dict = {}
     for line in _header():
         out(line)
-    for m in methods:
+    for m in _methods(methods):
         t0 = time.perf_counter()
         results[m] = evaluate(m, docs, queries, model)
         out(_fmt_row(m, results[m]) + f"  ({time.perf_counter() - t0:.1f}s)")
-    if honesty:
-        out("")
-        grid = WIDE_GRID if wide_grid else TUNING_GRID
-        out(f"split-half check (tune {', '.join(k for k, v in grid.items() if len(v) > 1)} on one half; "
-            "score the other):")
-        rep = split_half_check(docs, queries, model, grid=grid)
-        for line in _header("split"):
-            out(line)
-        for name, r in rep.items():
-            out(_fmt_row(f"{name} tuned on train: {r['params']}", r["train"]))
-            out(_fmt_row(f"{name} held-out half, its tuned params", r["test"]))
-            out(_fmt_row(f"{name} held-out half, shipped defaults", r["test_default"]))
-        results["split_half"] = rep
     if learning:
         out("")
-        out("learning from use (grade-2 labels of one half as Helpful clicks; other half scored):")
-        rep = learning_experiment(docs, queries, model=model)
+        out("learning from use (one half's clicks through the real search; the other half scored):")
+        a, b = split_halves(queries)
+        results["learning"] = {}
         for line in _header("half"):
             out(line)
-        for name, r in rep.items():
+        for name, learn, test in (("learn A, test B", a, b), ("learn B, test A", b, a)):
+            r = learning_experiment(docs, learn, test, model=model)
             out(_fmt_row(f"{name}: before", r["before"]))
             out(_fmt_row(f"{name}: after", r["after"]))
-        results["learning"] = rep
+            results["learning"][name] = r
+    return results
+
+
+def run_held_out_report(library_path, tune_path, report_path, out=print, model: str | None = None,
+                        learning: bool = True) -> dict:
+    """The held-out protocol in one run: choose the shipped method's design on TUNE, then
+    score every method on REPORT (baselines beside it), and the learning before/after
+    (learn from TUNE's clicks through the real search, test on REPORT)."""
+    docs = load_library(library_path)
+    tune_q, report_q = load_queries(tune_path), load_queries(report_path)
+    out(f"library: {len(docs)} items; tune on {tune_path} ({len(tune_q)} queries), "
+        f"report on {report_path} ({len(report_q)} queries)")
+    params, m_tune = tune(docs, tune_q, model)
+    out(f"chosen on the tuning set: {params}")
+    results: dict = {"params": params, "tune_set": m_tune, "report_set": {}}
+    for line in _header("method (held-out set)"):
+        out(line)
+    for m in METHODS:
+        tuning = params if m == "hybrid" else {}
+        results["report_set"][m] = r = evaluate(m, docs, report_q, model, **tuning)
+        out(_fmt_row("shipped (hybrid, tuned)" if m == "hybrid" else m, r))
+    results["report_set"]["shipped defaults"] = r = evaluate("hybrid", docs, report_q, model)
+    out(_fmt_row("shipped defaults", r))
+    out(_fmt_row("(tuning set: hybrid, tuned)", m_tune))
+    if learning:
+        results["learning"] = lrn = learning_experiment(docs, tune_q, report_q, model=model, **params)
+        out("")
+        c = lrn["clicks"]
+        out(f"learning: {c['searches']} searches of the tuning set through the real search, "
+            f"{c['helpful']} Helpful, {c['not_helpful']} Not helpful clicks on shown items "
+            f"({c['more_results']} after More results); the held-out set scored before/after:")
+        for line in _header("held-out set"):
+            out(line)
+        out(_fmt_row("before learning", lrn["before"]))
+        out(_fmt_row("after learning", lrn["after"]))
+        out(_fmt_row("before, ranking only (no abstention)", lrn["before_ranking"]))
+        out(_fmt_row("after, ranking only (no abstention)", lrn["after_ranking"]))
     return results
 
 
@@ -300,16 +364,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m content_index.evaluation", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--library", required=True)
-    ap.add_argument("--queries", required=True)
+    ap.add_argument("--queries", help="one labelled set: every method with the shipped defaults")
+    ap.add_argument("--tune-on", help="labelled set to choose the design on (with --report-on)")
+    ap.add_argument("--report-on", help="labelled set to report held out (with --tune-on)")
     ap.add_argument("--method", default="all", help="all or comma-separated: " + ",".join(METHODS))
     ap.add_argument("--learning", action="store_true", help="also run the learning-from-use experiment")
-    ap.add_argument("--honesty", action="store_true", help="also run the split-half tuning check")
-    ap.add_argument("--wide-grid", action="store_true", help="split-half check also tunes alpha and w_lex")
     ap.add_argument("--model", default=None, help="sentence-transformers model name/path (default: bundled)")
     ap.add_argument("--json", default=None, help="write all metrics to this JSON file")
     a = ap.parse_args(argv)
-    res = run_eval_report(a.library, a.queries, a.method, a.learning, print, a.honesty, a.model,
-                          a.wide_grid)
+    if a.tune_on and a.report_on:
+        res = run_held_out_report(a.library, a.tune_on, a.report_on, print, a.model)
+    elif a.queries:
+        res = run_eval_report(a.library, a.queries, a.method, a.learning, print, a.model)
+    else:
+        ap.error("give --queries, or --tune-on and --report-on")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(res, fh, indent=2, default=float)

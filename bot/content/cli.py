@@ -164,17 +164,27 @@ def remove_item(ref: str = typer.Argument(..., help="The item's URL")) -> None:
 
 def eval_command(
     library: Path = typer.Option(..., "--library", help="library JSONL (with id fields)"),
-    queries: Path = typer.Option(..., "--queries", help="labelled queries JSONL"),
+    queries: Path | None = typer.Option(None, "--queries", help="one labelled query set: every method"),
+    tune_on: Path | None = typer.Option(None, "--tune-on", help="labelled set to choose the design on"),
+    report_on: Path | None = typer.Option(None, "--report-on", help="labelled set to report held out"),
     method: str = typer.Option("all", "--method", help="all, or comma-separated: bm25,dense,rrf,hybrid"),
     learning: bool = typer.Option(False, "--learning", help="also measure learning from Helpful clicks"),
+    model: str | None = typer.Option(None, "--model", help="sentence-transformers name or path (default: bundled)"),
 ) -> None:
-    """Measure search quality on a labelled query set (recall@k, MRR, nDCG, abstention)."""
-    for path in (library, queries):
-        if not path.is_file():
+    """Measure search quality on labelled queries (recall@k, MRR, nDCG, abstention), baselines beside the shipped method."""
+    if (tune_on is None) != (report_on is None):
+        raise InvalidInput("give both --tune-on and --report-on")
+    if queries is None and tune_on is None:
+        raise InvalidInput("give --queries, or --tune-on and --report-on")
+    for path in (library, queries, tune_on, report_on):
+        if path is not None and not path.is_file():
             raise InvalidInput(f"no such file: {path}")
-    from content_index.evaluation import run_eval_report
+    from content_index.evaluation import run_eval_report, run_held_out_report
 
-    run_eval_report(str(library), str(queries), method, learning=learning, out=typer.echo)
+    if tune_on is not None and report_on is not None:
+        run_held_out_report(str(library), str(tune_on), str(report_on), out=typer.echo, model=model)
+    if queries is not None:
+        run_eval_report(str(library), str(queries), method, learning=learning, out=typer.echo, model=model)
 
 
 def register(cli: typer.Typer) -> None:

@@ -329,3 +329,90 @@ def test_thread_safety_smoke(embedder):
         t.join(timeout=30)
     assert not errors, errors
     assert len(idx) == len(LIB) + 20 - 7
+
+
+# ------------------------------------------------------------------ shorthand, fusion, demotion, learning
+def test_shorthand_is_spelled_out_and_ordinary_words_are_left_alone():
+    from content_index.shorthand import expand_shorthand
+
+    assert expand_shorthand("3-4k ppl w/ no signal til Q3, w/o mgmt buy-in") == \
+        "3-4 thousand people with no signal until Q3, without management buy-in"
+    assert expand_shorthand("can that $$ cover us next yr") == "can that money cost cover us next year"
+    # words that merely contain shorthand, and acronyms the library uses, stay as typed
+    assert expand_shorthand("the ROI of SSO for an apple orchard") == "the ROI of SSO for an apple orchard"
+
+
+def test_shorthand_reaches_both_views_only_in_the_shipped_method(embedder):
+    plain = ContentIndex(embedder, method="hybrid", shorthand=False)
+    expanded = ContentIndex(embedder)
+    for idx in (plain, expanded):
+        idx.upsert(LIB)
+    assert expanded.search("weekly reporting for 900 stores is all excel spreadsheets rn", k=1).hits[0].doc_id == "4"
+    # the query vector is the expanded text's: it is returned for reuse (no second embedding)
+    res = expanded.search("ppl say we cost too much", k=1)
+    assert np.allclose(res.query_vector, embedder.encode(["people say we cost too much"])[0], atol=1e-5)
+
+
+def test_fusion_is_by_rank_so_views_need_no_common_scale(embedder):
+    idx = ContentIndex(embedder, prf_weight=0.0)
+    idx.upsert(LIB)
+    hits = idx.search("SOC 2 audit report", k=6).hits
+    assert hits[0].doc_id == "2"
+    # fused scores are sums of 1 / (k + 1 + rank) over the three views: bounded by 3 / (k + 1)
+    assert all(0 < h.score <= 3 / 61 + 1e-9 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_not_helpful_demotes_for_close_phrasings_unless_a_helpful_one_is_as_close(embedder):
+    query = "prospect says the list price is too high"
+    base = ContentIndex(embedder)
+    base.upsert(LIB)
+    assert base.search(query, k=1).hits[0].doc_id == "1"
+    demoted = ContentIndex(embedder)
+    demoted.upsert([d if d.id != "1" else ContentDoc(**{**d.__dict__, "rejected": (query,)}) for d in LIB])
+    assert demoted.search(query, k=3).hits[0].doc_id != "1"
+    assert demoted.search("is our SOC 2 report available", k=1).hits[0].doc_id == "2"  # far phrasing: untouched
+    both = ContentIndex(embedder)
+    both.upsert([d if d.id != "1" else ContentDoc(**{**d.__dict__, "rejected": (query,), "learned": (query,)})
+                 for d in LIB])
+    assert both.search(query, k=1).hits[0].doc_id == "1"
+    # a rejected phrasing is never a reason shown to the rep
+    assert demoted.get("1").rejected == (query,)
+    assert all(h.reason != query for h in demoted.search(query, k=6).hits)
+
+
+def test_no_good_match_and_possibly_weak_bands(embedder):
+    idx = ContentIndex(embedder, nomatch_threshold=0.30, weak_threshold=0.99)
+    idx.upsert(LIB)
+    weak = idx.search("prospect says we're too expensive", k=3)
+    assert weak.confident and weak.weak  # a match, shown, but flagged as possibly weak
+    off = idx.search("recipe for banana bread with walnuts", k=3)
+    assert not off.confident and not off.weak and off.hits  # the closest items are still returned
+    assert off.agreement < 0.30 <= weak.agreement
+
+
+def test_learning_by_clicking_only_reaches_shown_items(embedder):
+    from content_index.evaluation import learn_by_clicking
+
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    queries = [{"id": "q1", "query": "prospect says our price is too high", "relevant": {"1": 2, "6": 2}},
+               {"id": "q2", "query": "spreadsheet reporting", "relevant": {"4": 2}}]
+    taught, clicks = learn_by_clicking(idx, LIB, queries, shown=1, more=1)
+    learned = {d.id: d.learned for d in taught if d.learned}
+    assert learned == {"1": ("prospect says our price is too high",), "4": ("spreadsheet reporting",)}
+    assert clicks["helpful"] == 2 and clicks["not_helpful"] == 0  # item 6 was never shown: never clicked
+
+
+def test_tune_chooses_a_design_and_thresholds_on_the_tuning_set_only(embedder, monkeypatch):
+    from content_index import evaluation
+
+    monkeypatch.setitem(evaluation._SHARED, "bundled", (embedder, InMemoryEmbeddingCache()))
+    queries = [{"id": "q1", "query": "prospect says our price is too high", "relevant": {"1": 2}},
+               {"id": "q2", "query": "soc 2 audit", "relevant": {"2": 2}},
+               {"id": "q3", "query": "fedramp authorization", "relevant": {}}]
+    params, metrics = evaluation.tune(LIB, queries, grid={"views": (("bm25", "maxsim", "mix"),),
+                                                          "prf_weight": (0.0, 0.6)})
+    assert set(params) == {"views", "prf_weight", "nomatch_threshold", "weak_threshold"}
+    assert params["weak_threshold"] > params["nomatch_threshold"]
+    assert metrics["false_abstain"] <= evaluation.MAX_FALSE_NOMATCH
