@@ -108,6 +108,9 @@ def answering_item(services: Services, gap: _GapToCheck) -> int | None:
 def close_answered_gaps(services: Services, *, by: str, limit: int = MAX_GAPS,
                         progress: Callable[[int, int], None] | None = None) -> list[ClosedGap]:
     """Re-run open gaps' phrasings against the index and close the answered ones."""
+    # The change that calls this (a tag, an import) reaches the index off the request path:
+    # search only once it is there, or the gap it answers would stay open.
+    services.content.wait_for_index()
     with services.db.session() as session:
         to_check = _gaps_to_check(session, limit)
     found: list[tuple[_GapToCheck, int]] = []

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot import roles
 from bot.content.gaps import top_gaps
+from bot.content.summary import MarketingSummary, marketing_summary
 from bot.kpis import catalog, periods, targets, values
 from bot.kpis.chart import render_chart as render_chart  # re-exported: the digest and its chart
 from bot.lead_defs.queries import changed_since, open_proposals
@@ -84,6 +85,8 @@ class Digest:
     shared_content: list[DigestItem]
     objections: list[DigestItem]
     definitions: list[DigestItem]
+    # Marketing's part of the week: top gaps and requests, Not helpful items, unused content.
+    marketing: MarketingSummary | None = None
 
     @property
     def recorded(self) -> int:
@@ -140,7 +143,8 @@ def build_digest(session: Session, period: str, now: datetime, *, tz: str = "UTC
                   trend_periods=trend, metrics=metrics,
                   shared_content=shared_content(session, start, end),
                   objections=objections(session, start, end, now),
-                  definitions=definitions(session, start, end))
+                  definitions=definitions(session, start, end),
+                  marketing=marketing_summary(session, min(now, end)))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.kpis.digest import Digest
 from bot.render import blocks as bk
+from bot.render.content import summary_blocks
 from bot.render.kpis import flagged_text, team_sections
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
@@ -52,6 +53,9 @@ def digest_blocks(digest: Digest) -> list[bk.Block]:
     ]
     blocks += team_sections(digest.metrics)
     blocks += [bk.divider(), _shared_content(digest), _objections(digest), _definitions(digest)]
+    if digest.marketing is not None:
+        # Marketing's week (gaps and requests, Not helpful, unused), without its own header and footer.
+        blocks += [bk.divider(), *summary_blocks(digest.marketing)[1:-1]]
     blocks.append(bk.context(f"The trend chart covers {digest.trend_periods[0]} – {digest.trend_periods[-1]}. "
                              "`/kpi` shows this week so far; `/kpi set` records a value."))
     return blocks[: bk.MAX_BLOCKS_MESSAGE]
