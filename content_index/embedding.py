@@ -60,7 +60,10 @@ class Embedder:
         self.batch_size = batch_size
         get_dim = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ValueError(f"{model!r} does not say its embedding dimension")
+        self.dim = int(dim)
         self.max_chars = 2000  # far beyond the model's 256 word pieces; cheaper tokenising
         self._lock = threading.Lock()  # torch modules are not guaranteed re-entrant
         self._torch = torch

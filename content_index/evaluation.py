@@ -89,7 +89,10 @@ def score_run(queries: Sequence[dict], run: dict[str, list[str]]) -> dict:
         ideal = _dcg(sorted(grades.values(), reverse=True)[:5])
         nd += _dcg([grades.get(c, 0) for c in ranked[:5]]) / ideal if ideal > 0 else 0.0
     n = len(ans)
-    f = (lambda a, b: a / b if b else float("nan"))
+
+    def f(a: float, b: float) -> float:
+        return a / b if b else float("nan")
+
     abst = sum(1 for q in una if not run.get(q["id"]))
     m = {
         "n_answerable": n, "n_unanswerable": len(una),
@@ -117,7 +120,7 @@ class _MemoEmbedder:
         texts = list(texts)
         miss = [t for t in dict.fromkeys(texts) if t not in self._memo]
         if miss:
-            for t, v in zip(miss, self.inner.encode(miss)):
+            for t, v in zip(miss, self.inner.encode(miss), strict=True):
                 self._memo[t] = v
         if not texts:
             return np.zeros((0, self.dim), np.float32)
@@ -182,7 +185,7 @@ def tune(docs, queries, model=None, grid=None, out=None) -> tuple[dict, dict]:
     grid = grid or DESIGN_GRID
     best = None
     for combo in itertools.product(*grid.values()):
-        params = dict(zip(grid, combo))
+        params = dict(zip(grid, combo, strict=True))
         index = _make_factory("hybrid", model, **params, nomatch_threshold=-1.0)()
         index.upsert(docs)
         res = {q["id"]: index.search(q["query"], k=10) for q in queries}

@@ -231,7 +231,7 @@ class ContentIndex:
                 from threadpoolctl import ThreadpoolController
 
                 self._blas = ThreadpoolController()
-            except Exception:  # pragma: no cover - threadpoolctl is a scikit-learn dependency
+            except ImportError:  # pragma: no cover - threadpoolctl is a scikit-learn dependency
                 self._blas = None
 
     # ------------------------------------------------------------------ write
@@ -266,7 +266,7 @@ class ContentIndex:
                 dtext = _doc_text(d)
                 texts = [t for _, t in frags] + [dtext]
                 hashes = [text_hash(t) for t in texts]
-                for h, t in zip(hashes, texts):
+                for h, t in zip(hashes, texts, strict=True):
                     needed.setdefault(h, t)
                 plans.append((d, frags, hashes))
             model_id = self.embedder.model_id
@@ -450,7 +450,8 @@ class ContentIndex:
         if method == "dense":
             return self._simple(snap, doc_sim, k, text, "title", tokens)
         if method == "rrf":
-            rank_l = np.empty(len(snap)); rank_d = np.empty(len(snap))
+            rank_l = np.empty(len(snap))
+            rank_d = np.empty(len(snap))
             rank_l[np.argsort(-lex, kind="stable")] = np.arange(len(snap))
             rank_d[np.argsort(-doc_sim, kind="stable")] = np.arange(len(snap))
             fused = 1.0 / (t["rrf_k"] + 1 + rank_l) + 1.0 / (t["rrf_k"] + 1 + rank_d)
@@ -558,7 +559,7 @@ class ContentIndex:
         ids = self._vocab.lookup(tokens)
         n_terms = len(snap.bm25.idf)
         out = []
-        for tok, tid in zip(tokens, ids):
+        for tok, tid in zip(tokens, ids, strict=True):
             if (tid < 0 or tid >= n_terms) and len(tok) >= 5 and tok.isalpha() and self.tuning["fuzzy"]:
                 tid = snap.fuzzy_lookup(tok)
             out.append(tid if 0 <= tid < n_terms else -1)

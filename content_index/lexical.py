@@ -137,7 +137,7 @@ def build_bm25(doc_terms: list[tuple[np.ndarray, np.ndarray]], vocab_size: int,
     """A static bm25s index over documents given as (term ids, counts) from
     :class:`Vocabulary` (ids < ``vocab_size``)."""
     n = len(doc_terms)
-    max_idf = float(lucene_idf(np.float64(0.0), n)) if n else float(np.log(2.0))
+    max_idf = float(lucene_idf(np.zeros(1), n)[0]) if n else float(np.log(2.0))
     df = (np.bincount(np.concatenate([t for t, _ in doc_terms]), minlength=vocab_size)
           if n else np.zeros(vocab_size, np.int64))
     if n == 0 or not df.any():
@@ -146,7 +146,7 @@ def build_bm25(doc_terms: list[tuple[np.ndarray, np.ndarray]], vocab_size: int,
     tfs = np.concatenate([f for _, f in doc_terms]).astype(np.int64)
     flat = np.repeat(np.concatenate([t for t, _ in doc_terms]), tfs).tolist()
     ends = np.cumsum(np.fromiter((f.sum() for _, f in doc_terms), dtype=np.int64, count=n)).tolist()
-    corpus = [flat[a:e] for a, e in zip([0, *ends[:-1]], ends)]
+    corpus = [flat[a:e] for a, e in zip([0, *ends[:-1]], ends, strict=True)]
     # bm25s only needs the id range from the vocabulary (ids 0..vocab_size-1).
     vocab = {i: i for i in range(vocab_size)}
     model = bm25s.BM25(k1=k1, b=b, method=METHOD)
