@@ -70,6 +70,11 @@ class RecordReport:
 
 
 # --- validation -------------------------------------------------------------------------
+def _missing(raw: Any) -> bool:
+    """A field left out, null, or only whitespace."""
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
 def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", first_index: int = 0,
                      allow_future: bool = False) -> tuple[list[Entry], list[EntryError]]:
     """Check every `{"period", "metric", "value"}` item; nothing is stored if any is wrong.
@@ -94,7 +99,7 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
         value: float | None = None
         # metric
         raw_metric = item.get("metric")
-        if raw_metric is None or (isinstance(raw_metric, str) and not raw_metric.strip()):
+        if _missing(raw_metric):
             item_errors.append(EntryError(index, "metric", "is required"))
         elif not isinstance(raw_metric, str):
             item_errors.append(EntryError(index, "metric", "must be a metric name such as \"MQLs\""))
@@ -109,7 +114,7 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
                 metric = None
         # period
         raw_period = item.get("period")
-        if raw_period is None or (isinstance(raw_period, str) and not raw_period.strip()):
+        if _missing(raw_period):
             item_errors.append(EntryError(index, "period", "is required (an ISO week such as 2026-W47)"))
         elif not isinstance(raw_period, str):
             item_errors.append(EntryError(index, "period", "must be an ISO week such as \"2026-W47\""))
@@ -122,7 +127,7 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
                 item_errors.append(EntryError(index, "period", str(exc)))
         # value
         raw_value = item.get("value")
-        if raw_value is None or (isinstance(raw_value, str) and not raw_value.strip()):
+        if _missing(raw_value):
             item_errors.append(EntryError(index, "value", "is required"))
         elif isinstance(raw_value, bool) or not isinstance(raw_value, (int, float, str)):
             item_errors.append(EntryError(index, "value", "must be a number"))
