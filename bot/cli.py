@@ -56,6 +56,16 @@ def write_export(text: str, out: Path | None, summary: str) -> None:
         typer.echo(f"{summary} to {out}.", err=True)
 
 
+def progress_bar():
+    """The CLIs' progress bar on stderr (stdout stays clean for exports): each task's description,
+    a bar, done/total and the time taken."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=False)
+
+
 def echo_error(message: str) -> None:
     typer.echo(f"revalign: {message}", err=True)
 

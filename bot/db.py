@@ -49,11 +49,15 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, commit: bool = True) -> Iterator[Session]:
+        """`commit=False` rolls back at the end instead, keeping nothing (a dry run)."""
         session = self._sessions()
         try:
             yield session
-            session.commit()
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
         except BaseException:
             session.rollback()
             raise

@@ -70,12 +70,7 @@ class DrainingExecutor(ThreadPoolExecutor):
     def drain(self, deadline: float) -> bool:
         """Wait until no listener is queued or running (or the monotonic `deadline`)."""
         with self._idle:
-            while self._pending > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
-        return True
+            return self._idle.wait_for(lambda: self._pending <= 0, timeout=max(0.0, deadline - time.monotonic()))
 
 
 class StopSignal:
@@ -227,12 +222,8 @@ def socket_mode_handler(bolt_app, app_token: str):
 
         def wait_idle(self, deadline: float) -> bool:
             with self._idle:
-                while self._in_flight > 0:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._idle.wait(remaining)
-            return True
+                return self._idle.wait_for(lambda: self._in_flight <= 0,
+                                           timeout=max(0.0, deadline - time.monotonic()))
 
     return GracefulSocketModeHandler(bolt_app, app_token)
 

@@ -11,13 +11,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SQLITE_FILE = "revalign.db"
+# How each kind of Slack token starts, by settings field.
+TOKEN_PREFIXES = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
 
 # What each variable expects, for error messages.
 EXPECTATIONS: dict[str, str] = {
@@ -102,17 +104,10 @@ class Settings(BaseSettings):
     # ops: how long a Slack call may take before its outcome counts as unknown (checked, not repeated).
     slack_timeout: int = Field(default=10, ge=1, le=120, validation_alias="REVALIGN_SLACK_TIMEOUT")
 
-    @field_validator("slack_bot_token")
+    @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
-    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("malformed")
-        return value
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xapp-"):
+    def _token_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(TOKEN_PREFIXES[info.field_name or ""]):
             raise ValueError("malformed")
         return value
 

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.render.blocks import rich_text_plain
+
 EMOJI = {
     "tada": "🎉", "warning": "⚠️", "white_check_mark": "✅", "x": "❌", "heavy_check_mark": "✔️",
     "chart_with_upwards_trend": "📈", "chart_with_downwards_trend": "📉", "calendar": "📅", "memo": "📝",
@@ -157,7 +159,7 @@ class Renderer:
         if kind == "input":
             return self.input_block(block)
         if kind == "rich_text":
-            return f'<div {attrs}>{esc(_rich_text(block))}</div>'
+            return f'<div {attrs}>{esc(rich_text_plain(block))}</div>'
         return f'<div class="bk-unknown">[{esc(kind)} block]</div>'
 
     def _image_url(self, element: dict) -> str:
@@ -260,18 +262,3 @@ def _confirm_text(confirm: dict) -> str:
     return decode_entities("\n".join(p for p in parts if p))
 
 
-def _rich_text(block: dict) -> str:
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "text":
-                parts.append(node.get("text", ""))
-            for child in node.get("elements", []):
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(block)
-    return "".join(parts)

@@ -114,10 +114,10 @@ class LocalSlack:
             message = {"type": "message", "text": args.get("text", ""), "ts": args.get("ts", ts),
                        "user": self.bot_user_id}
             if "blocks" in args:
-                message["blocks"] = _maybe_json(args["blocks"])
+                message["blocks"] = maybe_json(args["blocks"])
             return {"ok": True, "channel": channel, "ts": args.get("ts", ts), "message": message}
         if method in ("views.open", "views.update", "views.push", "views.publish"):
-            view = _maybe_json(args.get("view", "{}"))
+            view = maybe_json(args.get("view", "{}"))
             view.update({"id": "V" + uuid.uuid4().hex[:10].upper(), "team_id": self.team_id})
             return {"ok": True, "view": view}
         if method == "users.info":
@@ -132,7 +132,7 @@ class LocalSlack:
             file_id = "F" + uuid.uuid4().hex[:10].upper()
             return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
         if method == "files.completeUploadExternal":
-            files = _maybe_json(args.get("files", "[]"))
+            files = maybe_json(args.get("files", "[]"))
             return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files]}
         return {"ok": True}
 
@@ -220,7 +220,8 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
     return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-def _maybe_json(value: Any) -> Any:
+def maybe_json(value: Any) -> Any:
+    """A Web API argument that may arrive JSON-encoded (form posts): decoded if it is JSON, else as given."""
     if isinstance(value, str):
         try:
             return json.loads(value)

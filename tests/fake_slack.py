@@ -43,7 +43,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from revalign_dev.local_slack import LocalSlack, RecordedCall
+from revalign_dev.local_slack import LocalSlack, RecordedCall, maybe_json
 from bot.slack_text import BROADCAST, LINK
 
 # Slack's documented limits that slack_sdk's models leave unchecked.
@@ -53,15 +53,6 @@ MAX_OPTIONS = 100
 MAX_PRIVATE_METADATA = 3000
 MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage", "response_url")
 VIEW_METHODS = ("views.open", "views.update", "views.push", "views.publish")
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def _blocks_problems(blocks: Any, where: str) -> list[str]:
@@ -107,7 +98,7 @@ def message_problems(args: dict[str, Any], where: str) -> list[str]:
     text = args.get("text")
     if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
         problems.append(f"{where}: text has {len(text)} characters")
-    blocks = _json(args.get("blocks"))
+    blocks = maybe_json(args.get("blocks"))
     if blocks is not None:
         if isinstance(blocks, list) and len(blocks) > MAX_MESSAGE_BLOCKS:
             problems.append(f"{where}: {len(blocks)} blocks (max {MAX_MESSAGE_BLOCKS})")
@@ -118,7 +109,7 @@ def message_problems(args: dict[str, Any], where: str) -> list[str]:
 
 
 def view_problems(view: Any, where: str) -> list[str]:
-    view = _json(view)
+    view = maybe_json(view)
     if not isinstance(view, dict):
         return [f"{where}: view is not an object"]
     problems = []
@@ -137,7 +128,7 @@ def parsed_texts(payload: Any) -> list[str]:
     found: list[str] = []
 
     def walk(node: Any, top: bool) -> None:
-        node = _json(node)
+        node = maybe_json(node)
         if isinstance(node, dict):
             if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
                 found.append(node["text"])

@@ -13,14 +13,6 @@ from bot.errors import InvalidInput
 content_cli = typer.Typer(help="The marketing content library behind /content.", no_args_is_help=True)
 
 
-def _progress_bar():
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=False)
-
-
 @content_cli.command("import")
 def import_library(
     file: Path = typer.Argument(..., help="CSV or JSONL with title,url,type,stage,persona,summary,objections"),
@@ -28,7 +20,7 @@ def import_library(
     fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name)"),
 ) -> None:
     """Add or update content items (matched by URL), then embed what changed."""
-    from bot.cli import open_services
+    from bot.cli import open_services, progress_bar
     from bot.content import library
 
     services = open_services()
@@ -40,7 +32,7 @@ def import_library(
                    f"{len(parsed.rows) + len(parsed.rejected)}. Fix them, or import the rest with --skip-invalid.")
         raise typer.Exit(1)
     started = time.perf_counter()
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Embedding new and changed text", total=None)
 
         def step(done: int, total: int) -> None:
@@ -62,10 +54,11 @@ def import_library(
 
 def close_answered_gaps(services, *, by: str) -> None:
     """After a change to the library: close the gaps it answered and DM their requesters (when Slack is set up)."""
+    from bot.cli import progress_bar
     from bot.content import gap_closing
 
     client = services.slack if services.settings.slack_bot_token else None
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Re-checking open content gaps", total=None)
         outcome = gap_closing.after_content_change(
             services, client, by=by, progress=lambda done, total: progress.update(task, completed=done, total=total))

@@ -37,12 +37,6 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
 @crm_cli.command("check")
 def crm_check() -> None:
     """Log in with the configured credentials and list what revalign can see."""
@@ -81,15 +75,7 @@ def crm_sync(
     alerts: bool = typer.Option(True, help="Post SLA-breach alerts and the heads' summary after the sync."),
 ) -> None:
     """Pull changed contacts/leads and deals/opportunities, fill the weekly KPIs, post SLA alerts."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from bot.cli import open_services
+    from bot.cli import open_services, progress_bar
     from bot.crm import funnel
     from bot.crm.records import CrmError
     from bot.crm.sync import make_connector, run_sync
@@ -99,8 +85,7 @@ def crm_sync(
     connector = make_connector(services.settings)
     start = parse_since(since, services.now())
     tasks: dict[str, Any] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_console()) as progress:
+    with progress_bar() as progress:
 
         def advance(label: str, count: int, total: int | None) -> None:
             if label not in tasks:

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from bot.crm import funnel, store
 from bot.crm.kpi_values import WriteReport, write_synced
 from bot.crm.records import DEAL, LABELS, LEAD, OBJECT_TYPES, CrmError, RateLimited
@@ -88,8 +86,7 @@ def run_sync(services, *, connector=None, since: datetime | None = None, dry_run
     report = SyncReport(connector.name, dry_run, now)
     touched: set[str] = set()
     oldest_period = periods.previous_period(periods.current_period(now, tz), KPI_WEEKS_BACK)
-    session = Session(services.db.engine, expire_on_commit=False)
-    try:
+    with services.db.session(commit=not dry_run) as session:
         for object_type in OBJECT_TYPES:
             label = OBJECT_LABELS[connector.name][object_type]
             cursor = since if since is not None else store.get_cursor(session, connector.name, object_type)
@@ -121,15 +118,6 @@ def run_sync(services, *, connector=None, since: datetime | None = None, dry_run
         report.weeks = funnel.week_numbers(session, connector.name, wanted, tz=tz, maps=report.maps)
         values = {(key, p): value for p, numbers in report.weeks.items() for key, value in numbers.metrics.items()}
         report.kpis = write_synced(session, values, connector=connector.name, now=services.now())
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     report.finished_at = services.now()
     return report
 

@@ -28,15 +28,7 @@ def kpi_import(
                                                help="Accept weeks after the current one (plans, not results).")] = False,
 ) -> None:
     """Import KPI values; the whole file is checked first and nothing is stored if any line is wrong."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from bot.cli import open_services
+    from bot.cli import open_services, progress_bar
     from bot.kpis import csv_io, values
 
     services = open_services()
@@ -48,9 +40,8 @@ def kpi_import(
             typer.echo(f"{file}:{error.index}: {error.field}: {error.message}", err=True)
         more = f" (first {MAX_ERRORS_SHOWN} shown)" if len(errors) > MAX_ERRORS_SHOWN else ""
         raise InvalidInput(f"{len(errors)} problem(s) in {file}{more}; nothing was imported.")
-    with Progress(TextColumn("Importing KPIs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=False, console=_stderr_console()) as progress:
-        task = progress.add_task("import", total=len(entries))
+    with progress_bar() as progress:
+        task = progress.add_task("Importing KPIs", total=len(entries))
         with services.db.session() as session:
             report = values.record(session, entries, source="csv", by=by, now=services.now(),
                                    progress=lambda done: progress.update(task, completed=done))
@@ -66,12 +57,6 @@ def kpi_import(
             metric = outcome.entry.metric
             typer.echo(f"  updated {metric.name} {outcome.entry.period}: "
                        f"{catalog.format_value(metric, outcome.previous)} → {catalog.format_value(metric, outcome.entry.value)}")
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 @kpi_cli.command("export")

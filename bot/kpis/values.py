@@ -70,6 +70,24 @@ class RecordReport:
 
 
 # --- validation -------------------------------------------------------------------------
+def _missing(raw: Any) -> bool:
+    """A field left out, null, or only whitespace."""
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _text_field(item: dict, name: str, index: int, errors: list[EntryError], *, missing: str,
+                not_text: str) -> str | None:
+    """`item[name]` if it is non-blank text; otherwise None, with the reason added to `errors`."""
+    raw = item.get(name)
+    if _missing(raw):
+        errors.append(EntryError(index, name, missing))
+        return None
+    if not isinstance(raw, str):
+        errors.append(EntryError(index, name, not_text))
+        return None
+    return raw
+
+
 def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", first_index: int = 0,
                      allow_future: bool = False) -> tuple[list[Entry], list[EntryError]]:
     """Check every `{"period", "metric", "value"}` item; nothing is stored if any is wrong.
@@ -93,12 +111,9 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
         period: str | None = None
         value: float | None = None
         # metric
-        raw_metric = item.get("metric")
-        if raw_metric is None or (isinstance(raw_metric, str) and not raw_metric.strip()):
-            item_errors.append(EntryError(index, "metric", "is required"))
-        elif not isinstance(raw_metric, str):
-            item_errors.append(EntryError(index, "metric", "must be a metric name such as \"MQLs\""))
-        else:
+        raw_metric = _text_field(item, "metric", index, item_errors, missing="is required",
+                                 not_text="must be a metric name such as \"MQLs\"")
+        if raw_metric is not None:
             metric = catalog.find_metric(raw_metric)
             if metric is None:
                 hint = catalog.suggest(raw_metric)
@@ -108,12 +123,10 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
                 item_errors.append(EntryError(index, "metric", catalog.ratio_refusal(metric)))
                 metric = None
         # period
-        raw_period = item.get("period")
-        if raw_period is None or (isinstance(raw_period, str) and not raw_period.strip()):
-            item_errors.append(EntryError(index, "period", "is required (an ISO week such as 2026-W47)"))
-        elif not isinstance(raw_period, str):
-            item_errors.append(EntryError(index, "period", "must be an ISO week such as \"2026-W47\""))
-        else:
+        raw_period = _text_field(item, "period", index, item_errors,
+                                 missing="is required (an ISO week such as 2026-W47)",
+                                 not_text="must be an ISO week such as \"2026-W47\"")
+        if raw_period is not None:
             try:
                 period = periods.parse_period(raw_period, now, tz)
                 periods.refuse_future(period, now, tz, allow_future=allow_future)
@@ -122,7 +135,7 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
                 item_errors.append(EntryError(index, "period", str(exc)))
         # value
         raw_value = item.get("value")
-        if raw_value is None or (isinstance(raw_value, str) and not raw_value.strip()):
+        if _missing(raw_value):
             item_errors.append(EntryError(index, "value", "is required"))
         elif isinstance(raw_value, bool) or not isinstance(raw_value, (int, float, str)):
             item_errors.append(EntryError(index, "value", "must be a number"))

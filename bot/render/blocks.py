@@ -254,11 +254,12 @@ def render_blocks(blocks: Sequence[Block]) -> str:
             element = block.get("element", {})
             lines.append(f"{_element_text(block.get('label', {}))}: {element.get('initial_value', '')}")
         elif kind == "rich_text":
-            lines.append(_rich_text(block))
+            lines.append(rich_text_plain(block))
     return "\n".join(lines).strip("\n")
 
 
-def _rich_text(block: Block) -> str:
+def rich_text_plain(block: Block) -> str:
+    """The plain text of a rich_text block (its text leaves, in order)."""
     parts: list[str] = []
 
     def walk(node: Any) -> None:

@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_settings, text_of
+from tests.helpers import DEMO_SLICE, demo_slice_rows
 from tests.slack_requests import plain_value
 
-ROOT = Path(__file__).resolve().parents[2]
-LIBRARY = ROOT / "bot" / "data" / "demo_content.jsonl"
-SUBSET = {f"c{i:03d}" for i in list(range(1, 41)) + [46, 47, 48]}
 MARKETER = "U0MKT0001"
 REP = "U0REP0001"
-
-
-def _rows() -> list[dict]:
-    rows = [json.loads(line) for line in LIBRARY.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["id"] in SUBSET]
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +29,7 @@ def library_vectors(embedder):
     cache = InMemoryEmbeddingCache()
     index = ContentIndex(embedder, cache=cache)
     index.upsert([ContentDoc(id=r["id"], title=r["title"], summary=r["summary"], type=r["type"], stage=r["stage"],
-                             persona=r["persona"], objections=tuple(r["objections"])) for r in _rows()])
+                             persona=r["persona"], objections=tuple(r["objections"])) for r in demo_slice_rows()])
     return {h: v for (_, h), v in cache._data.items()}
 
 
@@ -45,7 +37,7 @@ def seed_library(services, vectors, rows=None):
     from bot.content import library
 
     services.content.cache.put_many(services.embedder.model_id, vectors)
-    text = "".join(json.dumps(r) + "\n" for r in (rows if rows is not None else _rows()))
+    text = "".join(json.dumps(r) + "\n" for r in (rows if rows is not None else demo_slice_rows()))
     parsed = library.parse_text(text, "jsonl", services.content.vocabulary)
     return services.content.import_parsed(parsed)
 
@@ -53,7 +45,7 @@ def seed_library(services, vectors, rows=None):
 @pytest.fixture
 def content_app(slack_app, library_vectors):
     outcome = seed_library(slack_app.services, library_vectors)
-    assert outcome.report.added == len(SUBSET) and outcome.embedded == 0
+    assert outcome.report.added == len(DEMO_SLICE) and outcome.embedded == 0
     slack_app.set_role(MARKETER, "marketer")
     return slack_app
 
@@ -317,7 +309,7 @@ def test_item_with_empty_summary_is_imported_and_found(content_app, library_vect
 # --- the index: cache and sync across processes ------------------------------------------------
 def test_reimport_embeds_nothing_and_a_changed_summary_embeds_only_its_text(content_app, library_vectors):
     services = content_app.services
-    rows = _rows()
+    rows = demo_slice_rows()
     again = seed_library(services, library_vectors, rows)
     assert (again.report.unchanged, again.report.added, again.report.updated) == (len(rows), 0, 0)
     assert again.embedded == 0
@@ -344,7 +336,7 @@ def test_a_second_process_on_the_same_database_follows_changes(content_app, data
     try:
         other.content.poll_seconds = 0.2
         other.content.start()
-        assert len(other.content.index) == len(SUBSET)
+        assert len(other.content.index) == len(DEMO_SLICE)
         row = {"title": "Lumen for Airline Crew Scheduling", "url": "https://content.lumen.example/case_study/air",
                "type": "case_study", "stage": "decision", "persona": "ops_leader",
                "summary": "Skyward Air schedules 4,000 cabin crew with Lumen dashboards.",
@@ -375,7 +367,7 @@ def test_sync_picks_up_change_ids_committed_out_of_order(services, library_vecto
 
     reader = services.content
     reader.ensure_loaded()
-    rows = _rows()[:2]
+    rows = demo_slice_rows()[:2]
     with services.db.session() as session:  # items written without logging (as if mid-transaction elsewhere)
         for i, row in enumerate(rows, start=1):
             data = library.validate_row(row, reader.vocabulary)

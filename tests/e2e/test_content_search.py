@@ -8,24 +8,16 @@ written into each test database's embedding cache (the real model; nothing re-em
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import text_of
+from tests.helpers import DEMO_SLICE, demo_slice_rows
 
-ROOT = Path(__file__).resolve().parents[2]
-LIBRARY = ROOT / "bot" / "data" / "demo_content.jsonl"
-SUBSET = {f"c{i:03d}" for i in list(range(1, 41)) + [46, 47, 48]}
 REP = "U0REP0001"
 OTHER_REP = "U0REP0002"
 PRICE = "we're 2x the price of Vantage"
-
-
-def _rows() -> list[dict]:
-    rows = [json.loads(line) for line in LIBRARY.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["id"] in SUBSET]
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +27,7 @@ def slice_vectors(embedder):
     cache = InMemoryEmbeddingCache()
     ContentIndex(embedder, cache=cache).upsert([
         ContentDoc(id=r["id"], title=r["title"], summary=r["summary"], type=r["type"], stage=r["stage"],
-                   persona=r["persona"], objections=tuple(r["objections"])) for r in _rows()])
+                   persona=r["persona"], objections=tuple(r["objections"])) for r in demo_slice_rows()])
     return {h: v for (_, h), v in cache._data.items()}
 
 
@@ -45,9 +37,9 @@ def app(slack_app, slice_vectors):
 
     services = slack_app.services
     services.content.cache.put_many(services.embedder.model_id, slice_vectors)
-    text = "".join(json.dumps(r) + "\n" for r in _rows())
+    text = "".join(json.dumps(r) + "\n" for r in demo_slice_rows())
     outcome = services.content.import_parsed(library.parse_text(text, "jsonl", services.content.vocabulary))
-    assert outcome.report.added == len(SUBSET)
+    assert outcome.report.added == len(DEMO_SLICE)
     return slack_app
 
 
@@ -117,7 +109,7 @@ def test_content_results_setting_sets_the_page(services, fake_slack, clock, embe
                    embedder=embedder)
     try:
         two.content.cache.put_many(embedder.model_id, slice_vectors)
-        text = "".join(json.dumps(r) + "\n" for r in _rows())
+        text = "".join(json.dumps(r) + "\n" for r in demo_slice_rows())
         two.content.import_parsed(library.parse_text(text, "jsonl", two.content.vocabulary))
         first = two.content.search(PRICE, user_id=REP)
         assert len(first.results) == 2 and first.has_more

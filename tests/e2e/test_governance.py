@@ -17,17 +17,13 @@ from bot.lead_defs.queries import open_proposals, stale_definitions
 from bot.models.lead_defs import LeadDefinition, LeadDefinitionProposal, LeadDefinitionVersion
 from tests.conftest import ALIGNMENT_CHANNEL, text_of
 from tests.e2e.test_lead_def import _propose
+from tests.helpers import ADMIN, GOVERNANCE_ROLES, MARKETER, MKT_HEAD, REP, SALES_HEAD, with_roles
 from tests.unit.test_lead_defs_cli import run_cli
-
-MARKETER, MKT_HEAD, SALES_HEAD, REP, ADMIN = "U0MKTR0001", "U0MKTH0001", "U0SLSH0001", "U0REP0001", "U0ADMN0001"
 
 
 @pytest.fixture
 def app(slack_app):
-    for user, role in ((MARKETER, "marketer"), (MKT_HEAD, "marketing_head"), (SALES_HEAD, "sales_head"),
-                       (ADMIN, "admin")):
-        slack_app.set_role(user, role)
-    return slack_app
+    return with_roles(slack_app, GOVERNANCE_ROLES)
 
 
 def _cli_env(app) -> dict:

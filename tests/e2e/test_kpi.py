@@ -11,17 +11,13 @@ import urllib.request
 
 from sqlalchemy import func, select
 
-from bot.models.kpis import KpiTarget, KpiValue
+from bot.models.kpis import KpiTarget
 from tests.conftest import API_TOKEN, text_of
+from tests.helpers import kpi_values
 
 HEAD = "U0MKTHEAD01"
 SALES_HEAD = "U0SLSHEAD01"
 MARKETER = "U0MARKETER1"
-
-
-def _values(slack_app) -> dict[tuple[str, str], float]:
-    with slack_app.services.db.session() as session:
-        return {(r.metric, r.period): r.value for r in session.scalars(select(KpiValue))}
 
 
 def _kpi(slack_app, text: str, user: str = HEAD) -> str:
@@ -37,7 +33,7 @@ def test_set_confirms_value_and_previous_and_is_idempotent(slack_app):
     assert "MQLs for 2026-W47: 120 (was 110)" in second
     again = _kpi(slack_app, "set MQL 120 week 2026-w47")
     assert "MQLs for 2026-W47: 120 (unchanged)" in again
-    assert _values(slack_app) == {("mqls", "2026-W47"): 120.0}
+    assert kpi_values(slack_app) == {("mqls", "2026-W47"): 120.0}
     # No period: the current week from the frozen clock (Tue 2026-11-24 → 2026-W48); "last week" → W47.
     assert "MQLs for 2026-W48: 131 (new)" in _kpi(slack_app, "set MQLs 131")
     assert "MQLs for 2026-W47: 125 (was 120)" in _kpi(slack_app, "set MQLs 125 last week")
@@ -69,7 +65,7 @@ def test_set_refuses_bad_input_and_wrong_roles_and_stores_nothing(slack_app):
     assert "is not a period" in _kpi(slack_app, "set MQLs 120 yesterday-ish")
     hostile = slack_app.command("/kpi", "set <!channel> 5", user_id=HEAD)
     assert "<!channel>" not in json.dumps(hostile)
-    assert _values(slack_app) == {("mqls", "2026-W48"): 99.0}
+    assert kpi_values(slack_app) == {("mqls", "2026-W48"): 99.0}
 
 
 # --- /kpi (show), targets ------------------------------------------------------------------
@@ -138,7 +134,7 @@ def test_api_push_stores_updates_and_is_idempotent(slack_app):
     assert _post(slack_app, body)[:2] == (200, {"stored": 0, "updated": 1, "unchanged": 3})
     single = {"period": "2026-W47", "metric": "Deals lost", "value": 20}
     assert _post(slack_app, single)[:2] == (200, {"stored": 1, "updated": 0, "unchanged": 0})
-    stored = _values(slack_app)
+    stored = kpi_values(slack_app)
     assert stored[("mqls", "2026-W47")] == 125 and stored[("deals_won", "2026-W47")] == 9
     assert len(stored) == 5
     # The values pushed show up in Slack.
@@ -172,7 +168,7 @@ def test_api_rejects_wrong_token_and_invalid_bodies_storing_nothing(slack_app):
     assert _post(slack_app, [1, 2])[0] == 422
     assert _post(slack_app, {"values": []})[0] == 422
     assert _post(slack_app, {"values": {"a": 1}})[0] == 422
-    assert _values(slack_app) == {}, "a request with any problem stores nothing"
+    assert kpi_values(slack_app) == {}, "a request with any problem stores nothing"
 
 
 def test_api_disabled_without_token(database_url, fake_slack, clock, embedder):

@@ -11,23 +11,17 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.kpis import periods
-from bot.models.kpis import KpiValue
 from tests.conftest import API_TOKEN, START, text_of
 from tests.e2e.test_home import open_home
+from tests.helpers import kpi_values
 
 SALES_HEAD = "U0SLSHEAD01"
 MARKETING_HEAD = "U0MKTHEAD01"
 CHANNEL = "C0SALESMKT"
 
-
-
-def _values(slack_app) -> dict[tuple[str, str], float]:
-    with slack_app.services.db.session() as session:
-        return {(r.metric, r.period): r.value for r in session.scalars(select(KpiValue))}
 
 
 def _kpi(slack_app, text: str, user: str = SALES_HEAD) -> str:
@@ -135,7 +129,7 @@ def test_future_weeks_are_refused_unless_allowed_in_slack_api_and_csv(slack_app,
     allowed = _kpi(slack_app, "set MQLs 150 week 2027-W10 --allow-future", user=MARKETING_HEAD)
     assert "MQLs for 2027-W10: 150 (new) · a future week, recorded as asked" in allowed
     assert "MQLs for 2026-W48: 120 (new)" in _kpi(slack_app, "set MQLs 120 --allow-future", user=MARKETING_HEAD)
-    assert _values(slack_app) == {("mqls", "2027-W10"): 150.0, ("mqls", "2026-W48"): 120.0}
+    assert kpi_values(slack_app) == {("mqls", "2027-W10"): 150.0, ("mqls", "2026-W48"): 120.0}
 
     ahead = {"period": "2026-W49", "metric": "SQLs", "value": 40}
     status, body = _post(slack_app, {"values": [ahead]})
@@ -144,7 +138,7 @@ def test_future_weeks_are_refused_unless_allowed_in_slack_api_and_csv(slack_app,
     assert _post(slack_app, ahead)[0] == 422
     assert _post(slack_app, ahead, query="?allow_future=maybe")[0] == 422
     assert _post(slack_app, {"values": [ahead], "allow_future": "yes"})[0] == 422
-    assert ("sqls", "2026-W49") not in _values(slack_app)
+    assert ("sqls", "2026-W49") not in kpi_values(slack_app)
     assert _post(slack_app, {"values": [ahead], "allow_future": True}) == (
         200, {"stored": 1, "updated": 0, "unchanged": 0})
     assert _post(slack_app, {**ahead, "value": 41}, query="?allow_future=true") == (
@@ -160,10 +154,10 @@ def test_future_weeks_are_refused_unless_allowed_in_slack_api_and_csv(slack_app,
     result = runner.invoke(cli, ["kpi", "import", str(plan)], env=env)
     assert result.exit_code == 1 and "nothing was imported" in str(result.exception)
     assert f"{plan}:3: period: {later} is after this week" in result.stderr
-    assert ("mqls", "2026-W40") not in _values(slack_app)
+    assert ("mqls", "2026-W40") not in kpi_values(slack_app)
     result = runner.invoke(cli, ["kpi", "import", str(plan), "--allow-future"], env=env)
     assert result.exit_code == 0, result.output
-    assert _values(slack_app)[("mqls", later)] == 200.0
+    assert kpi_values(slack_app)[("mqls", later)] == 200.0
 
 
 # --- the digest's week ends at the week's end -----------------------------------------------------------------
@@ -211,9 +205,9 @@ def test_api_refuses_deep_nesting_and_non_json_content_types_storing_nothing(sla
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "text/json"):
         status, body = _post(slack_app, good, content_type=content_type)
         assert status == 415 and "Content-Type: application/json" in body["error"]
-    assert _values(slack_app) == {}
+    assert kpi_values(slack_app) == {}
     assert _post(slack_app, good, content_type="application/json; charset=utf-8")[0] == 200
-    assert _values(slack_app) == {("mqls", "2026-W47"): 120.0}
+    assert kpi_values(slack_app) == {("mqls", "2026-W47"): 120.0}
 
 
 # --- text as Slack sends it --------------------------------------------------------------------------------------
@@ -236,4 +230,4 @@ def test_kpi_text_from_slack_is_decoded_once_and_escaped_once(slack_app):
     assert "'<!channel>' is not a KPI" in text_of(hostile) and "&lt;!channel&gt;" in hostile["text"]
     stored = slack_app.command("/kpi", ("set Marketing spend $12.5k"), user_id=SALES_HEAD)
     assert stored["text"] == "Marketing spend for 2026-W48: $12,500 (new)"
-    assert _values(slack_app) == {("marketing_spend", "2026-W48"): 12_500.0}
+    assert kpi_values(slack_app) == {("marketing_spend", "2026-W48"): 12_500.0}

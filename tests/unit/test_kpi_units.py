@@ -116,6 +116,20 @@ def test_validate_entries_reports_every_problem_with_its_index():
     assert [(e.index, e.field) for e in errors] == [(2, "value"), (3, "value"), (4, "entry")]
 
 
+def test_validate_entries_says_what_each_blank_or_non_text_field_should_be():
+    _, errors = values.validate_entries([
+        {"metric": 5, "period": "  ", "value": 1},
+        {"metric": " ", "period": 7, "value": ""},
+    ], now=NOW)
+    assert [(e.index, e.field, e.message) for e in errors] == [
+        (0, "metric", 'must be a metric name such as "MQLs"'),
+        (0, "period", "is required (an ISO week such as 2026-W47)"),
+        (1, "metric", "is required"),
+        (1, "period", 'must be an ISO week such as "2026-W47"'),
+        (1, "value", "is required"),
+    ]
+
+
 def test_csv_requires_the_header_and_numbers_lines():
     with pytest.raises(InvalidInput, match="missing: value"):
         csv_io.parse_csv("period,metric\n2026-W47,MQLs\n", now=NOW)
