@@ -26,8 +26,13 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(roles_cli, name="roles")
 
 
-def open_services(*, migrate_embedded: bool = True, check_schema: bool = True, database_url: str | None = None,
-                  overrides: dict[str, str] | None = None):
+def open_services(
+    *,
+    migrate_embedded: bool = True,
+    check_schema: bool = True,
+    database_url: str | None = None,
+    overrides: dict[str, str] | None = None,
+):
     """Settings + database, refusing an un-migrated database with a clear message.
 
     `overrides` (env-style names) win over the environment, e.g. the local Slack's URL for `ask`."""
@@ -41,9 +46,12 @@ def open_services(*, migrate_embedded: bool = True, check_schema: bool = True, d
     settings = load_settings(**overrides)
     services = Services(settings)
     if check_schema:
-        migrate.ensure_ready(settings.database_url, services.db.engine,
-                             auto_migrate_sqlite=migrate_embedded and settings.is_embedded_sqlite,
-                             say=lambda m: typer.echo(m, err=True))
+        migrate.ensure_ready(
+            settings.database_url,
+            services.db.engine,
+            auto_migrate_sqlite=migrate_embedded and settings.is_embedded_sqlite,
+            say=lambda m: typer.echo(m, err=True),
+        )
     return services
 
 
@@ -62,8 +70,14 @@ def progress_bar():
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
 
 
 def echo_error(message: str) -> None:
@@ -86,8 +100,11 @@ def setup_logging(verbose: bool = False) -> None:
         raise ConfigError("REVALIGN_LOG_LEVEL is malformed: expected DEBUG, INFO, WARNING or ERROR.")
     if verbose and level is None:
         level = logging.DEBUG
-    logging.basicConfig(level=level if level is not None else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=level if level is not None else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
     if level is None:
         for name in OWN_LOGGERS:
             logging.getLogger(name).setLevel(logging.INFO)
@@ -104,8 +121,11 @@ class _BoltTokenNotice:
 
 
 @cli.callback()
-def main_options(verbose: bool = typer.Option(False, "--verbose", "-v",
-                                              help="Log everything, libraries included (or set REVALIGN_LOG_LEVEL).")) -> None:
+def main_options(
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log everything, libraries included (or set REVALIGN_LOG_LEVEL)."
+    ),
+) -> None:
     setup_logging(verbose)
 
 
@@ -161,8 +181,10 @@ def _current(database_url: str) -> str:
 
 # --- roles --------------------------------------------------------------------------
 @roles_cli.command("set")
-def roles_set(user: str = typer.Argument(..., help="Slack user ID, e.g. U012ABC3DEF"),
-              role: str = typer.Argument(..., help="rep, marketer, sales_head, marketing_head or admin")) -> None:
+def roles_set(
+    user: str = typer.Argument(..., help="Slack user ID, e.g. U012ABC3DEF"),
+    role: str = typer.Argument(..., help="rep, marketer, sales_head, marketing_head or admin"),
+) -> None:
     """Give a Slack user a role."""
     from bot import roles
 
@@ -193,7 +215,9 @@ def roles_list() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface for HTTP mode."),
     port: int = typer.Option(3000, help="Port for HTTP mode (and /healthz in Socket Mode)."),
-    scheduler: bool = typer.Option(True, help="Also run the scheduler in this process (a database lease keeps it to one process)."),
+    scheduler: bool = typer.Option(
+        True, help="Also run the scheduler in this process (a database lease keeps it to one process)."
+    ),
 ) -> None:
     """Serve Slack: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on POST /slack/events.
 
@@ -212,14 +236,13 @@ def serve(
     stop = serving.StopSignal()
     executor = serving.DrainingExecutor()
     # The token is checked below, with retries and one clear line, not by Bolt at construction.
-    bolt_app, _ = create_app(services, verify_requests=not socket_mode, verify_token=False,
-                             listener_executor=executor)
+    bolt_app, _ = create_app(services, verify_requests=not socket_mode, verify_token=False, listener_executor=executor)
     try:
-        http = HttpServer(create_http_app(services, bolt_app), host=host, port=port,
-                          threads=settings.http_threads)
+        http = HttpServer(create_http_app(services, bolt_app), host=host, port=port, threads=settings.http_threads)
     except OSError as exc:
         raise RevalignError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     http.start()
+
     def say(message: str) -> None:
         typer.echo(message, err=True)
 
@@ -239,8 +262,15 @@ def serve(
             stop.wait_forever()
     except BaseException:
         # A start-up error (e.g. the token rejected) is reported by main() in one line.
-        serving.shutdown(services, http=http, socket_handler=handler, executor=executor, scheduler=background,
-                         say=lambda _message: None, grace=5)
+        serving.shutdown(
+            services,
+            http=http,
+            socket_handler=handler,
+            executor=executor,
+            scheduler=background,
+            say=lambda _message: None,
+            grace=5,
+        )
         raise
     serving.shutdown(services, http=http, socket_handler=handler, executor=executor, scheduler=background, say=say)
 
@@ -248,7 +278,7 @@ def serve(
 # --- ask, demo, playground (dev tooling in revalign_dev/, imported only here) ----------------
 @cli.command()
 def ask(
-    command_line: str = typer.Argument(..., metavar="'/COMMAND TEXT'", help="e.g. \"/lead-def MQL\""),
+    command_line: str = typer.Argument(..., metavar="'/COMMAND TEXT'", help='e.g. "/lead-def MQL"'),
     user: str = typer.Option("U0REP", "--user", help="Slack user ID to act as (the demo's rep by default)."),
     channel: str = typer.Option("C0SALESMKT", "--channel", help="Channel ID the command is run in."),
 ) -> None:
@@ -265,8 +295,9 @@ def ask(
 
 @cli.command()
 def demo(
-    database: Path | None = typer.Option(None, help="SQLite file to (re)create (default: the default database, "
-                                                    "revalign.db here)."),
+    database: Path | None = typer.Option(
+        None, help="SQLite file to (re)create (default: the default database, revalign.db here)."
+    ),
 ) -> None:
     """Create a local SQLite workspace with realistic sample data and run example commands."""
     from bot.demo import run_demo
@@ -276,8 +307,10 @@ def demo(
     if database is None:
         database = sqlite_path(load_settings().database_url)
         if database is None:
-            raise RevalignError("DATABASE_URL points at a server database, which the demo never overwrites: "
-                                "pass --database demo.db or unset DATABASE_URL.")
+            raise RevalignError(
+                "DATABASE_URL points at a server database, which the demo never overwrites: "
+                "pass --database demo.db or unset DATABASE_URL."
+            )
     run_demo(database, default_database=default_database)
 
 
@@ -307,8 +340,15 @@ def shell(
     quiet_model_loading()
     from revalign_dev.commands import run_shell
 
-    run_shell(open_services, user_ref=user, channel_id=channel, lines=sys.stdin, say=typer.echo,
-              note=lambda line: typer.echo(line, err=True), interactive=sys.stdin.isatty())
+    run_shell(
+        open_services,
+        user_ref=user,
+        channel_id=channel,
+        lines=sys.stdin,
+        say=typer.echo,
+        note=lambda line: typer.echo(line, err=True),
+        interactive=sys.stdin.isatty(),
+    )
 
 
 def _register_features() -> None:

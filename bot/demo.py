@@ -72,15 +72,18 @@ def check_replaceable(database: Path) -> None:
     try:
         connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
         try:
-            row = connection.execute("SELECT updated_by FROM user_roles WHERE slack_user_id = ?",
-                                     (DEMO_PEOPLE[-1].user_id,)).fetchone()
+            row = connection.execute(
+                "SELECT updated_by FROM user_roles WHERE slack_user_id = ?", (DEMO_PEOPLE[-1].user_id,)
+            ).fetchone()
         finally:
             connection.close()
     except sqlite3.Error:
         row = None
     if not row or row[0] != DEMO_MARKER:
-        raise InvalidInput(f"{database} is not a demo workspace, so the demo leaves it alone: "
-                           f"run it elsewhere or pass --database demo.db.")
+        raise InvalidInput(
+            f"{database} is not a demo workspace, so the demo leaves it alone: "
+            f"run it elsewhere or pass --database demo.db."
+        )
 
 
 def seed_usage(services) -> None:
@@ -94,8 +97,9 @@ def seed_usage(services) -> None:
         if did == "share":
             content.record_share(user_id="U0REP", channel_id="C0SALES", search_id=outcome.search_id, item_id=item_id)
         else:
-            content.record_feedback(user_id="U0REP", channel_id="C0SALES", search_id=outcome.search_id,
-                                    item_id=item_id, helpful=True)
+            content.record_feedback(
+                user_id="U0REP", channel_id="C0SALES", search_id=outcome.search_id, item_id=item_id, helpful=True
+            )
 
 
 def features():
@@ -135,8 +139,9 @@ def run_demo(database: Path, *, default_database: bool) -> None:
     migrate.upgrade(url)
     with LocalSlack() as slack:
         slack.people.update({p.user_id: p.name for p in DEMO_PEOPLE})
-        settings = load_settings(DATABASE_URL=url, REVALIGN_ALIGNMENT_CHANNEL=DEMO_CHANNEL,
-                                 **local_settings_overrides(slack))
+        settings = load_settings(
+            DATABASE_URL=url, REVALIGN_ALIGNMENT_CHANNEL=DEMO_CHANNEL, **local_settings_overrides(slack)
+        )
         services = Services(settings)
         seed_demo(services)
         workspace = LocalWorkspace(services, slack).start()
@@ -157,8 +162,10 @@ def run_demo(database: Path, *, default_database: bool) -> None:
             services.close()
     typer.echo("")
     if default_database:
-        where = (f"Done. The demo wrote the default database ({database}): plain `revalign ask`, `digest preview`, "
-                 "`serve` and `playground` in this folder use it.")
+        where = (
+            f"Done. The demo wrote the default database ({database}): plain `revalign ask`, `digest preview`, "
+            "`serve` and `playground` in this folder use it."
+        )
     else:
         where = f"Done. The demo wrote {database}: use it with DATABASE_URL=sqlite:///{database}."
     typer.echo(where)

@@ -55,9 +55,11 @@ def create_http_app(services: Services, bolt_app) -> Flask:
         model_ok = services.ready.is_set()
         others = {name: check() for name, check in services.health_checks.items()}
         status = 200 if database_ok and model_ok and not any(others.values()) else 503
-        return jsonify(database="ok" if database_ok else "unreachable",
-                       model="loaded" if model_ok else "loading",
-                       **{name: reason or "ok" for name, reason in others.items()}), status
+        return jsonify(
+            database="ok" if database_ok else "unreachable",
+            model="loaded" if model_ok else "loading",
+            **{name: reason or "ok" for name, reason in others.items()},
+        ), status
 
     from bot.kpis import http as kpi_http
 
@@ -121,9 +123,14 @@ class HttpServer:
 
         while time.monotonic() < deadline:
             dispatcher = self._server.task_dispatcher
-            busy = dispatcher.queue or dispatcher.active_count > 0 or any(
-                getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
-                for channel in list(self._server._map.values()))
+            busy = (
+                dispatcher.queue
+                or dispatcher.active_count > 0
+                or any(
+                    getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
+                    for channel in list(self._server._map.values())
+                )
+            )
             if not busy:
                 return True
             time.sleep(0.05)

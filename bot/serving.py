@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 STOP_SECONDS = 20.0
 MAX_BACKOFF_SECONDS = 30.0
 # auth.test errors that mean the token itself is wrong: retrying cannot help.
-TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-                "not_allowed_token_type", "missing_scope", "team_access_not_granted"}
+TOKEN_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+    "missing_scope",
+    "team_access_not_granted",
+}
 
 
 class DrainingExecutor(ThreadPoolExecutor):
@@ -116,7 +124,7 @@ def slack_failure(exc: BaseException) -> str:
     """One short line for why a Slack call failed."""
     if isinstance(exc, SlackApiError) and exc.response is not None:
         return f"Slack answered {exc.response.status_code}: {exc.response.get('error') or 'error'}"
-    reason = getattr(exc, "reason", None)       # URLError wraps the real cause
+    reason = getattr(exc, "reason", None)  # URLError wraps the real cause
     if isinstance(reason, BaseException):
         exc = reason
     elif reason:
@@ -139,8 +147,10 @@ def wait_for_slack(services: Services, stop: StopSignal, say) -> bool:
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else None
             if error in TOKEN_ERRORS:
-                raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({error}): use the app's Bot User OAuth Token "
-                                  "(xoxb-…, OAuth & Permissions), and reinstall the app if it was revoked.") from None
+                raise ConfigError(
+                    f"Slack rejected SLACK_BOT_TOKEN ({error}): use the app's Bot User OAuth Token "
+                    "(xoxb-…, OAuth & Permissions), and reinstall the app if it was revoked."
+                ) from None
             reason = slack_failure(exc)
         except (SlackClientError, OSError) as exc:
             reason = slack_failure(exc)
@@ -182,13 +192,14 @@ def connect_socket_mode(handler, services: Services, stop: StopSignal, say) -> b
             if handler.client.is_connected():
                 socket_mode.reason = None
                 # From here on slack_sdk reconnects by itself; /healthz reflects it.
-                services.health_checks["socket_mode"] = (
-                    lambda: None if handler.client.is_connected() else "Socket Mode: reconnecting")
+                services.health_checks["socket_mode"] = lambda: (
+                    None if handler.client.is_connected() else "Socket Mode: reconnecting"
+                )
                 return True
             reason = "the websocket did not open"
         except (SlackClientError, OSError) as exc:
             reason = slack_failure(exc)
-        handler.client.wss_uri = None        # ask for a fresh URL next time
+        handler.client.wss_uri = None  # ask for a fresh URL next time
         delay = next(delays)
         socket_mode.reason = f"Socket Mode not connected ({reason}); attempt {attempt}, retrying"
         say(f"revalign: Socket Mode cannot connect ({reason}); attempt {attempt}, retrying in {delay:.0f} s")
@@ -222,14 +233,21 @@ def socket_mode_handler(bolt_app, app_token: str):
 
         def wait_idle(self, deadline: float) -> bool:
             with self._idle:
-                return self._idle.wait_for(lambda: self._in_flight <= 0,
-                                           timeout=max(0.0, deadline - time.monotonic()))
+                return self._idle.wait_for(lambda: self._in_flight <= 0, timeout=max(0.0, deadline - time.monotonic()))
 
     return GracefulSocketModeHandler(bolt_app, app_token)
 
 
-def shutdown(services: Services, *, http=None, socket_handler=None, executor: DrainingExecutor | None = None,
-             scheduler=None, say, grace: float = STOP_SECONDS) -> bool:
+def shutdown(
+    services: Services,
+    *,
+    http=None,
+    socket_handler=None,
+    executor: DrainingExecutor | None = None,
+    scheduler=None,
+    say,
+    grace: float = STOP_SECONDS,
+) -> bool:
     """Stop accepting, finish what is in flight (within `grace` s), release the lease. True if all finished."""
     deadline = time.monotonic() + grace
     services.health_checks["lifecycle"] = lambda: "shutting down"

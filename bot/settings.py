@@ -58,9 +58,7 @@ EXPECTATIONS: dict[str, str] = {
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
@@ -160,10 +158,21 @@ class Settings(BaseSettings):
             raise ValueError("unknown time zone") from exc
         return value
 
-    @field_validator("crm", "hubspot_portal_id", "salesforce_username", "salesforce_login_url",
-                     "salesforce_client_id", "hubspot_access_token", "salesforce_password",
-                     "salesforce_security_token", "salesforce_client_secret", "salesforce_refresh_token",
-                     "sales_channel", "marketing_alerts_channel", mode="before")
+    @field_validator(
+        "crm",
+        "hubspot_portal_id",
+        "salesforce_username",
+        "salesforce_login_url",
+        "salesforce_client_id",
+        "hubspot_access_token",
+        "salesforce_password",
+        "salesforce_security_token",
+        "salesforce_client_secret",
+        "salesforce_refresh_token",
+        "sales_channel",
+        "marketing_alerts_channel",
+        mode="before",
+    )
     @classmethod
     def _crm_blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -1,4 +1,5 @@
 """Content items as the search engine sees them (no persistence concerns)."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 torch / sentence_transformers are imported lazily inside :class:`Embedder`
 so that importing this module (and the CLI) stays fast.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,9 @@ def _bundled_model_path() -> str:
 class Embedder:
     """Wraps a sentence-transformers model; outputs L2-normalised float32."""
 
-    def __init__(self, model: str | None = None, *, batch_size: int = 64,
-                 device: str = "cpu", query_threads: int | None = 1) -> None:
+    def __init__(
+        self, model: str | None = None, *, batch_size: int = 64, device: str = "cpu", query_threads: int | None = 1
+    ) -> None:
         """``query_threads``: torch intra-op threads for small calls (<= 8 texts,
         i.e. a search query). One thread is as fast for a 10-token query and far
         more robust on a busy 2-core box (OpenMP barriers across descheduled
@@ -58,8 +60,7 @@ class Embedder:
             self.model_id = os.path.basename(os.path.normpath(model)) if os.path.isdir(model) else model
         self._model = SentenceTransformer(path, device=device)
         self.batch_size = batch_size
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = get_dim()
         if dim is None:
             raise ValueError(f"{model!r} does not say its embedding dimension")

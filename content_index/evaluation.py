@@ -8,6 +8,7 @@ abstention (``confident`` False) is scored as an empty ranked list.
     python -m content_index.evaluation --library L --queries Q [--method all] [--learning]
     python -m content_index.evaluation --library L --tune-on A --report-on B
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,13 +26,22 @@ from .documents import ContentDoc
 from .index import ContentIndex
 
 __all__ = [
-    "METHODS", "load_library", "load_queries", "score_run", "evaluate", "run_queries", "tune",
-    "learn_by_clicking", "learning_experiment", "run_eval_report", "run_held_out_report", "main",
+    "METHODS",
+    "load_library",
+    "load_queries",
+    "score_run",
+    "evaluate",
+    "run_queries",
+    "tune",
+    "learn_by_clicking",
+    "learning_experiment",
+    "run_eval_report",
+    "run_held_out_report",
+    "main",
 ]
 
 METHODS = ("bm25", "dense", "rrf", "hybrid")
-METRIC_KEYS = ("ndcg@5", "recall@1", "recall@3", "recall@5", "mrr@10",
-               "abstain_unanswerable", "false_abstain")
+METRIC_KEYS = ("ndcg@5", "recall@1", "recall@3", "recall@5", "mrr@10", "abstain_unanswerable", "false_abstain")
 
 
 # ---------------------------------------------------------------- loading
@@ -42,11 +52,18 @@ def load_library(path) -> list[ContentDoc]:
             if not line.strip():
                 continue
             o = json.loads(line)
-            docs.append(ContentDoc(
-                id=str(o["id"]), title=o.get("title") or "", summary=o.get("summary") or "",
-                type=o.get("type") or "", stage=o.get("stage") or "", persona=o.get("persona") or "",
-                objections=tuple(o.get("objections") or ()), learned=tuple(o.get("learned") or ()),
-            ))
+            docs.append(
+                ContentDoc(
+                    id=str(o["id"]),
+                    title=o.get("title") or "",
+                    summary=o.get("summary") or "",
+                    type=o.get("type") or "",
+                    stage=o.get("stage") or "",
+                    persona=o.get("persona") or "",
+                    objections=tuple(o.get("objections") or ()),
+                    learned=tuple(o.get("learned") or ()),
+                )
+            )
     return docs
 
 
@@ -63,7 +80,7 @@ def load_queries(path) -> list[dict]:
 
 # ---------------------------------------------------------------- scoring
 def _dcg(gains: Sequence[int]) -> float:
-    return sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
+    return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
 
 
 def score_run(queries: Sequence[dict], run: dict[str, list[str]]) -> dict:
@@ -95,9 +112,14 @@ def score_run(queries: Sequence[dict], run: dict[str, list[str]]) -> dict:
 
     abst = sum(1 for q in una if not run.get(q["id"]))
     m = {
-        "n_answerable": n, "n_unanswerable": len(una),
-        "recall@1": f(hits[1], n), "recall@3": f(hits[3], n), "recall@5": f(hits[5], n),
-        "mrr@10": f(rr, n), "ndcg@5": f(nd, n), "false_abstain": f(fa, n),
+        "n_answerable": n,
+        "n_unanswerable": len(una),
+        "recall@1": f(hits[1], n),
+        "recall@3": f(hits[3], n),
+        "recall@5": f(hits[5], n),
+        "mrr@10": f(rr, n),
+        "ndcg@5": f(nd, n),
+        "false_abstain": f(fa, n),
         "abstain_unanswerable": f(abst, len(una)),
     }
     # one number for tuning: nDCG@5 for answerable queries, 1/0 for (not) abstaining
@@ -134,6 +156,7 @@ def _shared_embedder(model: str | None = None):
     key = model or "bundled"
     if key not in _SHARED:
         from .embedding import Embedder, InMemoryEmbeddingCache
+
         _SHARED[key] = (_MemoEmbedder(Embedder(model)), InMemoryEmbeddingCache())
     return _SHARED[key]
 
@@ -148,8 +171,9 @@ def _make_factory(method_or_factory, model: str | None = None, **tuning) -> Call
     return lambda: ContentIndex(emb, cache, **{**tuning, "method": method})
 
 
-def run_queries(index: ContentIndex, queries: Sequence[dict], k: int = 10,
-                abstain: bool = True) -> dict[str, list[str]]:
+def run_queries(
+    index: ContentIndex, queries: Sequence[dict], k: int = 10, abstain: bool = True
+) -> dict[str, list[str]]:
     """Ranked ids per query; "no good match" is an empty list unless `abstain` is False."""
     run = {}
     for q in queries:
@@ -158,8 +182,9 @@ def run_queries(index: ContentIndex, queries: Sequence[dict], k: int = 10,
     return run
 
 
-def evaluate(index_factory_or_method, docs: Sequence[ContentDoc], queries: Sequence[dict],
-             model: str | None = None, **tuning) -> dict:
+def evaluate(
+    index_factory_or_method, docs: Sequence[ContentDoc], queries: Sequence[dict], model: str | None = None, **tuning
+) -> dict:
     """Build an index (factory() or a method name from METHODS), upsert docs, score queries."""
     index = _make_factory(index_factory_or_method, model, **tuning)()
     index.upsert(docs)
@@ -227,12 +252,15 @@ def with_learned(docs: Sequence[ContentDoc], queries: Iterable[dict], min_grade:
         for did, g in q["relevant"].items():
             if g >= min_grade:
                 extra.setdefault(did, []).append(q["query"])
-    return [replace(d, learned=tuple(dict.fromkeys([*d.learned, *extra.get(d.id, [])])))
-            if d.id in extra else d for d in docs]
+    return [
+        replace(d, learned=tuple(dict.fromkeys([*d.learned, *extra.get(d.id, [])]))) if d.id in extra else d
+        for d in docs
+    ]
 
 
-def learn_by_clicking(index: ContentIndex, docs: Sequence[ContentDoc], queries: Iterable[dict],
-                      shown: int = 3, more: int = 5) -> tuple[list[ContentDoc], dict]:
+def learn_by_clicking(
+    index: ContentIndex, docs: Sequence[ContentDoc], queries: Iterable[dict], shown: int = 3, more: int = 5
+) -> tuple[list[ContentDoc], dict]:
     """Replay `queries` as reps using the real search: each search shows `shown` items (and,
     when none of them answers, the rep presses More results for up to `more`); the rep clicks
     Helpful on each shown item that answers it (grade 2) and Not helpful on shown items that
@@ -255,9 +283,16 @@ def learn_by_clicking(index: ContentIndex, docs: Sequence[ContentDoc], queries: 
             elif grade == 0 and q["relevant"]:
                 rejected.setdefault(did, []).append(q["query"])
                 clicks["not_helpful"] += 1
-    taught = [replace(d, learned=tuple(dict.fromkeys([*d.learned, *learned.get(d.id, [])])),
-                      rejected=tuple(dict.fromkeys([*d.rejected, *rejected.get(d.id, [])])))
-              if (d.id in learned or d.id in rejected) else d for d in docs]
+    taught = [
+        replace(
+            d,
+            learned=tuple(dict.fromkeys([*d.learned, *learned.get(d.id, [])])),
+            rejected=tuple(dict.fromkeys([*d.rejected, *rejected.get(d.id, [])])),
+        )
+        if (d.id in learned or d.id in rejected)
+        else d
+        for d in docs
+    ]
     return taught, clicks
 
 
@@ -273,8 +308,13 @@ def learning_experiment(docs, learn_queries, test_queries, method="hybrid", mode
     index.upsert(taught)
     after = score_run(test_queries, run_queries(index, test_queries))
     after_rank = score_run(test_queries, run_queries(index, test_queries, abstain=False))
-    return {"before": before, "after": after, "before_ranking": before_rank,
-            "after_ranking": after_rank, "clicks": clicks}
+    return {
+        "before": before,
+        "after": after,
+        "before_ranking": before_rank,
+        "after_ranking": after_rank,
+        "clicks": clicks,
+    }
 
 
 # ---------------------------------------------------------------- report
@@ -283,8 +323,7 @@ def _fmt_row(name: str, m: dict) -> str:
 
 
 def _header(first: str = "method") -> list[str]:
-    return [f"| {first} | " + " | ".join(METRIC_KEYS) + " |",
-            "|" + "---|" * (len(METRIC_KEYS) + 1)]
+    return [f"| {first} | " + " | ".join(METRIC_KEYS) + " |", "|" + "---|" * (len(METRIC_KEYS) + 1)]
 
 
 def _methods(methods) -> Sequence[str]:
@@ -295,15 +334,22 @@ def _methods(methods) -> Sequence[str]:
     return methods
 
 
-def run_eval_report(library_path, queries_path, methods: Sequence[str] | str = "all",
-                    learning: bool = False, out=print, model: str | None = None) -> dict:
+def run_eval_report(
+    library_path,
+    queries_path,
+    methods: Sequence[str] | str = "all",
+    learning: bool = False,
+    out=print,
+    model: str | None = None,
+) -> dict:
     """Every method on one labelled set with the shipped defaults (and, with `learning`, the
     set's own halves: learn from one by clicking, score the other)."""
     docs = load_library(library_path)
     queries = load_queries(queries_path)
     n_ans = sum(1 for q in queries if q["relevant"])
-    out(f"library: {len(docs)} items; queries: {len(queries)} ({n_ans} answerable, "
-        f"{len(queries) - n_ans} unanswerable)")
+    out(
+        f"library: {len(docs)} items; queries: {len(queries)} ({n_ans} answerable, {len(queries) - n_ans} unanswerable)"
+    )
     results: dict = {}
     for line in _header():
         out(line)
@@ -326,15 +372,18 @@ def run_eval_report(library_path, queries_path, methods: Sequence[str] | str = "
     return results
 
 
-def run_held_out_report(library_path, tune_path, report_path, out=print, model: str | None = None,
-                        learning: bool = True) -> dict:
+def run_held_out_report(
+    library_path, tune_path, report_path, out=print, model: str | None = None, learning: bool = True
+) -> dict:
     """The held-out protocol in one run: choose the shipped method's design on TUNE, then
     score every method on REPORT (baselines beside it), and the learning before/after
     (learn from TUNE's clicks through the real search, test on REPORT)."""
     docs = load_library(library_path)
     tune_q, report_q = load_queries(tune_path), load_queries(report_path)
-    out(f"library: {len(docs)} items; tune on {tune_path} ({len(tune_q)} queries), "
-        f"report on {report_path} ({len(report_q)} queries)")
+    out(
+        f"library: {len(docs)} items; tune on {tune_path} ({len(tune_q)} queries), "
+        f"report on {report_path} ({len(report_q)} queries)"
+    )
     params, m_tune = tune(docs, tune_q, model)
     out(f"chosen on the tuning set: {params}")
     results: dict = {"params": params, "tune_set": m_tune, "report_set": {}}
@@ -351,9 +400,11 @@ def run_held_out_report(library_path, tune_path, report_path, out=print, model: 
         results["learning"] = lrn = learning_experiment(docs, tune_q, report_q, model=model, **params)
         out("")
         c = lrn["clicks"]
-        out(f"learning: {c['searches']} searches of the tuning set through the real search, "
+        out(
+            f"learning: {c['searches']} searches of the tuning set through the real search, "
             f"{c['helpful']} Helpful, {c['not_helpful']} Not helpful clicks on shown items "
-            f"({c['more_results']} after More results); the held-out set scored before/after:")
+            f"({c['more_results']} after More results); the held-out set scored before/after:"
+        )
         for line in _header("held-out set"):
             out(line)
         out(_fmt_row("before learning", lrn["before"]))
@@ -364,8 +415,11 @@ def run_held_out_report(library_path, tune_path, report_path, out=print, model: 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m content_index.evaluation", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m content_index.evaluation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--library", required=True)
     ap.add_argument("--queries", help="one labelled set: every method with the shipped defaults")
     ap.add_argument("--tune-on", help="labelled set to choose the design on (with --report-on)")

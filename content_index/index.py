@@ -39,6 +39,7 @@ Concurrency: every upsert/remove builds a new immutable snapshot and swaps a
 single reference, so searches never block on writers and never see a
 half-built index. Writers are serialised with a lock.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,29 +63,29 @@ _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # benchmarks/README.md and `revalign eval --tune-on dev --report-on field`. Few, smooth
 # parameters on purpose.
 DEFAULT_TUNING: dict = {
-    "method": "hybrid",       # "hybrid" | "bm25" | "dense" | "rrf"
+    "method": "hybrid",  # "hybrid" | "bm25" | "dense" | "rrf"
     "views": ("bm25", "maxsim", "mix"),  # fused by rank (subset of VIEWS)
-    "w_lex": 0.3,             # weight of BM25 coverage in the "mix" view
-    "rrf_k": 60,              # reciprocal-rank fusion constant (hybrid and rrf)
-    "prf_weight": 0.6,        # pseudo-relevance feedback: query vector + w * mean(top docs); 0 = off
+    "w_lex": 0.3,  # weight of BM25 coverage in the "mix" view
+    "rrf_k": 60,  # reciprocal-rank fusion constant (hybrid and rrf)
+    "prf_weight": 0.6,  # pseudo-relevance feedback: query vector + w * mean(top docs); 0 = off
     "prf_docs": 3,
     "learned_lexical": True,  # learned phrasings in the BM25 text too (an exact repeat must win: benchmarks)
-    "learned_view": False,    # learned phrasings also fused as a view of their own (hurt held out: benchmarks)
-    "shorthand": True,        # spell out rep shorthand before embedding and tokenising
+    "learned_view": False,  # learned phrasings also fused as a view of their own (hurt held out: benchmarks)
+    "shorthand": True,  # spell out rep shorthand before embedding and tokenising
     "nomatch_threshold": 0.34,  # evidence below this: "no good match" (a content gap)
-    "weak_threshold": 0.40,   # evidence below this: results shown as possibly weak
-    "temperature": 0.03,      # width of the confidence sigmoid
-    "demote_sim": 0.75,       # a Not-helpful phrasing this close to the query demotes the item
-    "demote_weight": 0.6,     # fused score x (1 - weight) at cosine 1.0 (linear from demote_sim)
-    "candidates": 300,        # first-stage size per retriever at scale
-    "learned_min_sim": 0.5,   # learned phrasings this close to the query always reach the rerank
+    "weak_threshold": 0.40,  # evidence below this: results shown as possibly weak
+    "temperature": 0.03,  # width of the confidence sigmoid
+    "demote_sim": 0.75,  # a Not-helpful phrasing this close to the query demotes the item
+    "demote_weight": 0.6,  # fused score x (1 - weight) at cosine 1.0 (linear from demote_sim)
+    "candidates": 300,  # first-stage size per retriever at scale
+    "learned_min_sim": 0.5,  # learned phrasings this close to the query always reach the rerank
     "max_query_chars": 1000,  # long pastes are truncated
     "max_query_terms": 64,
     "filter_keys": ("type", "stage", "persona"),
     "frag_dtype": "float16",  # fragment vectors (re-scored per candidate); the doc vectors stay float32
-    "blas_threads": 1,        # numpy BLAS threads during search (None: leave as is)
-    "fuzzy": True,            # typo-tolerant lexical matching of unknown query terms
-    "fuzzy_cutoff": 85.0,     # rapidfuzz ratio (0..100)
+    "blas_threads": 1,  # numpy BLAS threads during search (None: leave as is)
+    "fuzzy": True,  # typo-tolerant lexical matching of unknown query terms
+    "fuzzy_cutoff": 85.0,  # rapidfuzz ratio (0..100)
 }
 VIEWS = ("bm25", "maxsim", "mix")
 
@@ -235,8 +236,7 @@ class ContentIndex:
                 self._blas = None
 
     # ------------------------------------------------------------------ write
-    def upsert(self, docs: Iterable[ContentDoc],
-               progress: Callable[[int, int], None] | None = None) -> UpsertStats:
+    def upsert(self, docs: Iterable[ContentDoc], progress: Callable[[int, int], None] | None = None) -> UpsertStats:
         """Add or replace items. Texts already in the cache are not re-embedded.
 
         ``progress(done, total)`` is called with the number of texts embedded so far.
@@ -273,7 +273,7 @@ class ContentIndex:
             vecs: dict[str, np.ndarray] = {}
             wanted = list(needed)
             for i in range(0, len(wanted), 1000):  # modest batches for SQL-backed caches
-                vecs.update(self.cache.get_many(model_id, wanted[i:i + 1000]))
+                vecs.update(self.cache.get_many(model_id, wanted[i : i + 1000]))
             missing = [h for h in needed if h not in vecs]
             total_texts = sum(len(h) for _, _, h in plans)
             embedded = len(missing)
@@ -282,7 +282,7 @@ class ContentIndex:
                 batch = 512
                 done = 0
                 for i in range(0, len(missing), batch):
-                    chunk = missing[i:i + batch]
+                    chunk = missing[i : i + batch]
                     out = self.embedder.encode([needed[h] for h in chunk])
                     new = {h: out[j] for j, h in enumerate(chunk)}
                     self.cache.put_many(model_id, new)
@@ -325,7 +325,7 @@ class ContentIndex:
         # these views; an old snapshot still being searched keeps its own arrays).
         for j, rec in enumerate(snap.records):
             rec.doc_vec = snap.doc_mat[j]
-            rec.frag_vecs = snap.frag_mat[snap.frag_start[j]:snap.frag_start[j + 1]]
+            rec.frag_vecs = snap.frag_mat[snap.frag_start[j] : snap.frag_start[j + 1]]
         self._records = records
         self._snap = snap  # atomic reference swap
 
@@ -353,7 +353,9 @@ class ContentIndex:
             voc: dict[str, int] = {}
             codes = np.fromiter(
                 (voc.setdefault(str(getattr(r.doc, key, "") or "").strip().lower(), len(voc)) for r in recs),
-                dtype=np.int32, count=n)
+                dtype=np.int32,
+                count=n,
+            )
             facet_codes[key] = codes
             facet_vocab[key] = voc
         learned_rows = np.flatnonzero(frag_kind == _KIND_CODE["learned"])
@@ -368,11 +370,20 @@ class ContentIndex:
                     b[0].append(t)
                     b[1].append(int(tid))
         return _Snapshot(
-            fuzzy_buckets=fuzzy_buckets, fuzzy_cutoff=float(self.tuning["fuzzy_cutoff"]),
-            ids=ids, row_of={i: j for j, i in enumerate(ids)}, records=recs,
-            doc_mat=doc_mat, frag_mat=frag_mat, frag_start=frag_start, frag_kind=frag_kind,
-            learned_rows=learned_rows, learned_mat=frag_mat[learned_rows].astype(np.float32),
-            bm25=bm25, facet_codes=facet_codes, facet_vocab=facet_vocab,
+            fuzzy_buckets=fuzzy_buckets,
+            fuzzy_cutoff=float(self.tuning["fuzzy_cutoff"]),
+            ids=ids,
+            row_of={i: j for j, i in enumerate(ids)},
+            records=recs,
+            doc_mat=doc_mat,
+            frag_mat=frag_mat,
+            frag_start=frag_start,
+            frag_kind=frag_kind,
+            learned_rows=learned_rows,
+            learned_mat=frag_mat[learned_rows].astype(np.float32),
+            bm25=bm25,
+            facet_codes=facet_codes,
+            facet_vocab=facet_vocab,
         )
 
     # ------------------------------------------------------------------- read
@@ -409,8 +420,7 @@ class ContentIndex:
             mask &= np.isin(codes, np.array(wanted, dtype=np.int32))
         return mask
 
-    def search(self, query: str, k: int = 3,
-               filters: Mapping[str, Sequence[str]] | None = None) -> SearchResult:
+    def search(self, query: str, k: int = 3, filters: Mapping[str, Sequence[str]] | None = None) -> SearchResult:
         """Rank items for a free-text query (inline filters are NOT parsed here;
         use :func:`content_index.parse_query` and pass ``filters``)."""
         if self._blas is None:
@@ -565,8 +575,9 @@ class ContentIndex:
             out.append(tid if 0 <= tid < n_terms else -1)
         return out
 
-    def _simple(self, snap: _Snapshot, scores: np.ndarray, k: int, text: str, kind: str,
-                tokens: list[str]) -> SearchResult:
+    def _simple(
+        self, snap: _Snapshot, scores: np.ndarray, k: int, text: str, kind: str, tokens: list[str]
+    ) -> SearchResult:
         """Baseline methods: rank by one score vector, never abstain."""
         k = min(k, int(np.isfinite(scores).sum()))
         if k <= 0:

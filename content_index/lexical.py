@@ -8,6 +8,7 @@
 * Kept here because no library does them: ``soc2 -> soc 2`` splitting, single
   letters dropped, and the query-coverage normalisation (:meth:`BM25Snapshot.scores`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,7 @@ __all__ = ["tokenize", "Vocabulary", "BM25Snapshot", "build_bm25"]
 
 # nltk's English list (as shipped by bm25s) plus words that carry no topic in
 # sales questions. Negation ("no", "not") is the embedding model's job.
-STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(
-    "also could etc get got us via would".split())
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset("also could etc get got us via would".split())
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _ALNUM_SPLIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
@@ -132,14 +132,18 @@ class BM25Snapshot:
         return self.model.get_scores_from_ids(known), bound
 
 
-def build_bm25(doc_terms: list[tuple[np.ndarray, np.ndarray]], vocab_size: int,
-               k1: float = 1.2, b: float = 0.75) -> BM25Snapshot:
+def build_bm25(
+    doc_terms: list[tuple[np.ndarray, np.ndarray]], vocab_size: int, k1: float = 1.2, b: float = 0.75
+) -> BM25Snapshot:
     """A static bm25s index over documents given as (term ids, counts) from
     :class:`Vocabulary` (ids < ``vocab_size``)."""
     n = len(doc_terms)
     max_idf = float(lucene_idf(np.zeros(1), n)[0]) if n else float(np.log(2.0))
-    df = (np.bincount(np.concatenate([t for t, _ in doc_terms]), minlength=vocab_size)
-          if n else np.zeros(vocab_size, np.int64))
+    df = (
+        np.bincount(np.concatenate([t for t, _ in doc_terms]), minlength=vocab_size)
+        if n
+        else np.zeros(vocab_size, np.int64)
+    )
     if n == 0 or not df.any():
         return BM25Snapshot(n, None, np.zeros(vocab_size, np.float32), max_idf)
     # bm25s counts term frequencies itself: give it each document's ids repeated tf times

@@ -1,4 +1,5 @@
 """Parsing of `/content` queries: free text plus inline `key:value` filters."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,7 @@ class ParsedQuery:
 
 # key:value where value is a run of non-space chars (commas allowed for OR);
 # also key:"quoted value" / key:'quoted value'.
-_FILTER = re.compile(
-    r"""(?<![\w:])(?P<key>[A-Za-z_]+)\s*:\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<val>[^\s"']+))"""
-)
+_FILTER = re.compile(r"""(?<![\w:])(?P<key>[A-Za-z_]+)\s*:\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<val>[^\s"']+))""")
 
 
 def parse_query(raw: str, filter_keys=("type", "stage", "persona")) -> ParsedQuery:
@@ -35,13 +34,16 @@ def parse_query(raw: str, filter_keys=("type", "stage", "persona")) -> ParsedQue
         key = m.group("key").lower()
         if key not in keys:
             continue
-        value = m.group("dq") if m.group("dq") is not None else (
-            m.group("sq") if m.group("sq") is not None else m.group("val"))
+        value = (
+            m.group("dq")
+            if m.group("dq") is not None
+            else (m.group("sq") if m.group("sq") is not None else m.group("val"))
+        )
         vals = [v.strip().lower() for v in value.split(",")]
         vals = [v for v in vals if v]
         if not vals:
             continue
-        out.append(raw[pos:m.start()])
+        out.append(raw[pos : m.start()])
         pos = m.end()
         bucket = filters.setdefault(key, [])
         for v in vals:

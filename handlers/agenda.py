@@ -23,13 +23,17 @@ AGENDA_HELP = [
 ]
 SCHEDULE_HELP = [
     ("/revalign schedule", "when the alignment meeting and the KPI digest happen"),
-    ("/revalign schedule weekly tue 10:00 America/New_York #sales-marketing [--agenda-lead 2h] [--grace 1h]",
-     "set the meeting (admins): weekly, biweekly, monthly first tue / last thu / 15, or daily"),
+    (
+        "/revalign schedule weekly tue 10:00 America/New_York #sales-marketing [--agenda-lead 2h] [--grace 1h]",
+        "set the meeting (admins): weekly, biweekly, monthly first tue / last thu / 15, or daily",
+    ),
     ("/revalign schedule digest monthly first mon 08:00 Europe/Berlin", "set when the KPI digest goes out (admins)"),
     ("/revalign schedule disable|enable agenda|digest", "pause or resume a schedule (admins)"),
 ]
-UNKNOWN = ("Try `/agenda`, `/agenda add TEXT`, `/agenda remove N`, `/agenda action @owner 2026-12-01 TEXT`, "
-           "`/agenda done N` or `/agenda reassign N @person`.")
+UNKNOWN = (
+    "Try `/agenda`, `/agenda add TEXT`, `/agenda remove N`, `/agenda action @owner 2026-12-01 TEXT`, "
+    "`/agenda done N` or `/agenda reassign N @person`."
+)
 
 
 def register(registrar: Registrar, services: Services) -> None:
@@ -50,17 +54,25 @@ def agenda_command(ack, command, respond, client, context) -> None:
         elif verb == "add":
             reply = render.item_added(ag.add_item(session, user_id, rest, now))
         elif verb == "remove":
-            reply = render.item_removed(ag.remove_item(session, user_id, ag.parse_number(rest, "/agenda remove 3"), now))
+            reply = render.item_removed(
+                ag.remove_item(session, user_id, ag.parse_number(rest, "/agenda remove 3"), now)
+            )
         elif verb == "action":
             owner, due, text = ag.parse_action(rest)
             action = ag.add_action(session, user_id, owner, due, text, now)
-            reply, assigned = render.action_recorded(action, ag.build_agenda(session, services, now, full=False).today), action.id
+            reply, assigned = (
+                render.action_recorded(action, ag.build_agenda(session, services, now, full=False).today),
+                action.id,
+            )
         elif verb == "done":
-            reply = render.action_done(ag.complete_action(session, user_id, ag.parse_number(rest, "/agenda done 2"), now))
+            reply = render.action_done(
+                ag.complete_action(session, user_id, ag.parse_number(rest, "/agenda done 2"), now)
+            )
         elif verb == "reassign":
             number, _, who = rest.partition(" ")
-            action = ag.reassign_action(session, user_id, ag.parse_number(number, "/agenda reassign 2 @person"),
-                                        parse_user_ref(who), now)
+            action = ag.reassign_action(
+                session, user_id, ag.parse_number(number, "/agenda reassign 2 @person"), parse_user_ref(who), now
+            )
             reply, assigned = render.action_reassigned(action), action.id
         else:
             raise InvalidInput(f"I don't know `/agenda {quote_user_text(verb, 20)}`. {UNKNOWN}")
@@ -86,8 +98,13 @@ def schedule_reply(services: Services, user_id: str, words: list[str]) -> dict:
             intro = f"The {words[1].lower()} schedule is now {'on' if enabled else 'off'}."
         elif words and words[0].lower() == sch.DIGEST:
             require_role(session, user_id, [Role.admin], "change the digest schedule")
-            sch.set_digest(session, sch.parse_schedule(words[1:], channel=False, now=now), by=user_id,
-                           settings=services.settings, now=now)
+            sch.set_digest(
+                session,
+                sch.parse_schedule(words[1:], channel=False, now=now),
+                by=user_id,
+                settings=services.settings,
+                now=now,
+            )
             intro = ":calendar: Digest schedule saved."
         elif words:
             require_role(session, user_id, [Role.admin], "change the meeting schedule")

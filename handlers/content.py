@@ -62,11 +62,15 @@ def content_command(ack, command, respond, client, context) -> None:
     elif verb == "report" and len(words) <= 3:
         content_report(services, client, respond, user_id, " ".join(words[1:]))
     elif verb == "request":
-        need = clean_slack_text(text[len("request"):])
-        client.views_open(trigger_id=command["trigger_id"], view=render.request_modal(
-            need, services.content.vocabulary.stages, search_id=None, channel_id=command.get("channel_id", "")))
+        need = clean_slack_text(text[len("request") :])
+        client.views_open(
+            trigger_id=command["trigger_id"],
+            view=render.request_modal(
+                need, services.content.vocabulary.stages, search_id=None, channel_id=command.get("channel_id", "")
+            ),
+        )
     elif verb == "learned":
-        items, learned = services.content.learned_for(user_id, text[len("learned"):])
+        items, learned = services.content.learned_for(user_id, text[len("learned") :])
         respond(**render.learned_reply(items, learned))
     else:
         content_search.search(services, text, command, respond)
@@ -88,15 +92,22 @@ def content_report(services: Services, client, respond, user_id: str, period_tex
     respond(**render.report_reply(report))
     try:
         channel = client.conversations_open(users=user_id)["channel"]["id"]
-        client.files_upload_v2(channel=channel, content=render.report_chart(report),
-                               filename="revalign-content-report.png", title=f"Content usage · {report.period.label}",
-                               alt_txt="Bar charts of content shown, shared and Not helpful per funnel stage, "
-                                       "and the share of unused items per stage",
-                               initial_comment=f"Content usage by funnel stage, {report.period.label}.")
+        client.files_upload_v2(
+            channel=channel,
+            content=render.report_chart(report),
+            filename="revalign-content-report.png",
+            title=f"Content usage · {report.period.label}",
+            alt_txt="Bar charts of content shown, shared and Not helpful per funnel stage, "
+            "and the share of unused items per stage",
+            initial_comment=f"Content usage by funnel stage, {report.period.label}.",
+        )
     except Exception:
         log.warning("content report chart upload failed", exc_info=True)
-        respond(response_type="ephemeral", replace_original=False,
-                text="I couldn't upload the report's chart just now; the numbers above are complete.")
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text="I couldn't upload the report's chart just now; the numbers above are complete.",
+        )
 
 
 # --- gaps, learned phrasings, the item select ----------------------------------------------------
@@ -116,15 +127,21 @@ def gap_tag(ack, body, action, client, context) -> None:
 def gap_dismiss(ack, body, action, respond, context) -> None:
     ack()
     objection = context["services"].content.dismiss_gap(body["user"]["id"], _int(action.get("value")))
-    respond(response_type="ephemeral", replace_original=False,
-            text=f"Dismissed the gap “{bk.quote_user_text(objection, 150)}”. It comes back if reps keep asking.")
+    respond(
+        response_type="ephemeral",
+        replace_original=False,
+        text=f"Dismissed the gap “{bk.quote_user_text(objection, 150)}”. It comes back if reps keep asking.",
+    )
 
 
 def learned_remove(ack, body, action, respond, context) -> None:
     ack()
     removed = context["services"].content.remove_learned(body["user"]["id"], _int(action.get("value")))
-    respond(response_type="ephemeral", replace_original=False,
-            text=f"Removed “{bk.quote_user_text(removed.phrasing, 150)}” from {bk.escape(removed.item_title)}.")
+    respond(
+        response_type="ephemeral",
+        replace_original=False,
+        text=f"Removed “{bk.quote_user_text(removed.phrasing, 150)}” from {bk.escape(removed.item_title)}.",
+    )
 
 
 def item_options(ack, body, context) -> None:
@@ -133,7 +150,7 @@ def item_options(ack, body, context) -> None:
     except Exception:
         log.exception("content item options failed")
         items = []
-    ack(options=[bk.option(i.title or i.url, str(i.id)) for i in items[:bk.MAX_OPTIONS]])
+    ack(options=[bk.option(i.title or i.url, str(i.id)) for i in items[: bk.MAX_OPTIONS]])
 
 
 # --- tagging -----------------------------------------------------------------------------------------
@@ -196,8 +213,12 @@ def request_button(ack, body, action, client, context) -> None:
     search_id = _int(action.get("value"))
     query = content_requests.search_query(services, search_id, body["user"]["id"])
     channel_id = (body.get("channel") or {}).get("id", "")
-    client.views_open(trigger_id=body["trigger_id"], view=render.request_modal(
-        query, services.content.vocabulary.stages, search_id=search_id, channel_id=channel_id))
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=render.request_modal(
+            query, services.content.vocabulary.stages, search_id=search_id, channel_id=channel_id
+        ),
+    )
 
 
 def _field(values: dict, block: str, action: str) -> dict:
@@ -224,12 +245,21 @@ def request_submit(ack, body, view, client, context) -> None:
     search_id = metadata.get("search_id") if isinstance(metadata.get("search_id"), int) else None
     channel_id = str(metadata.get("channel_id") or "")[:32]
     try:
-        need, prospect = content_requests.validate(clean_slack_text(need), clean_slack_text(prospect), due,
-                                                   services.now().date())
+        need, prospect = content_requests.validate(
+            clean_slack_text(need), clean_slack_text(prospect), due, services.now().date()
+        )
         if search_id is None:  # `/content request …`: the need is searched (and becomes a gap) like any objection
             search_id = services.content.search(need, user_id=user_id, channel_id=channel_id).search_id
-        filed = content_requests.file(services, user_id=user_id, channel_id=channel_id, search_id=search_id,
-                                      need=need, prospect=prospect, stage=stage, due=due)
+        filed = content_requests.file(
+            services,
+            user_id=user_id,
+            channel_id=channel_id,
+            search_id=search_id,
+            need=need,
+            prospect=prospect,
+            stage=stage,
+            due=due,
+        )
     except RevalignError as exc:
         field = "due" if "due date" in str(exc) else "prospect" if "prospect" in str(exc) else "need"
         ack(response_action="errors", errors={field: bk.truncate(str(exc), 150)})

@@ -26,8 +26,9 @@ def search(services: Services, text: str, command: dict, respond) -> None:
 
 def more_results(ack, body, action, respond, context) -> None:
     ack()
-    outcome = context["services"].content.more_results(user_id=body["user"]["id"],
-                                                       search_id=_id(action.get("value", "")))
+    outcome = context["services"].content.more_results(
+        user_id=body["user"]["id"], search_id=_id(action.get("value", ""))
+    )
     respond(replace_original=True, **results_reply(outcome))
 
 
@@ -36,8 +37,9 @@ def share(ack, body, action, respond, client, context) -> None:
     search_id, item_id = _parse_value(action.get("value", ""))
     user_id = body["user"]["id"]
     channel_id = _channel_id(body)
-    item = context["services"].content.record_share(user_id=user_id, channel_id=channel_id,
-                                                    search_id=search_id, item_id=item_id)
+    item = context["services"].content.record_share(
+        user_id=user_id, channel_id=channel_id, search_id=search_id, item_id=item_id
+    )
     message = share_message(item, user_id)
     thread_ts = _thread_ts(body)
     if thread_ts and channel_id:  # searched in a thread: share into that thread
@@ -58,8 +60,12 @@ def _feedback(ack, body, action, respond, context, is_helpful: bool) -> None:
     ack()
     search_id, item_id = _parse_value(action.get("value", ""))
     item, learned = context["services"].content.record_feedback(
-        user_id=body["user"]["id"], channel_id=_channel_id(body), search_id=search_id, item_id=item_id,
-        helpful=is_helpful)
+        user_id=body["user"]["id"],
+        channel_id=_channel_id(body),
+        search_id=search_id,
+        item_id=item_id,
+        helpful=is_helpful,
+    )
     respond(response_type="ephemeral", replace_original=False, text=feedback_text(item, is_helpful, learned))
 
 

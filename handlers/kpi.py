@@ -15,8 +15,13 @@ from handlers.registry import Registrar
 
 HELP = [
     ("/kpi", "this week's shared KPIs against their targets (`/kpi last week`, `/kpi 2026-W47` for others)"),
-    ("/kpi set MQLs 120 [week 2026-W47]", ("record a value (heads and admins; marketers for marketing KPIs); "
-                                           "a later week than this one needs `--allow-future`")),
+    (
+        "/kpi set MQLs 120 [week 2026-W47]",
+        (
+            "record a value (heads and admins; marketers for marketing KPIs); "
+            "a later week than this one needs `--allow-future`"
+        ),
+    ),
     ("/kpi target MQLs 150 [from 2026-W47]", "set a shared target from a week on (heads and admins)"),
     ("/kpi MQLs", "one KPI over the last 8 weeks"),
     ("/kpi metrics", "every KPI: owner team, unit, target, and how ratios are calculated"),
@@ -35,7 +40,6 @@ def kpi_command(ack: Ack, command: dict[str, Any], respond: Respond, context: Bo
         # KPI errors quote metric names and periods as typed, in plain text: escaped once, here.
         payload = render.error_reply(str(exc))
     respond(**payload)
-
 
 
 def kpi_reply(services: Services, user_id: str, text: str) -> dict[str, Any]:
@@ -72,6 +76,8 @@ def show_reply(session: Session, text: str, services: Services) -> dict[str, Any
         hint = catalog.suggest(text)
         did_you_mean = f"Did you mean *{hint.name}*? " if hint else ""
         shown = " ".join(text.split())[:60]
-        raise InvalidInput(f"I don't understand `{shown}`. {did_you_mean}"
-                           "Try `/kpi`, `/kpi last week`, `/kpi set MQLs 120` or `/kpi help`.") from None
+        raise InvalidInput(
+            f"I don't understand `{shown}`. {did_you_mean}"
+            "Try `/kpi`, `/kpi last week`, `/kpi set MQLs 120` or `/kpi help`."
+        ) from None
     return render.summary_reply(commands.week_summary(session, period, now=now, tz=tz))

@@ -102,8 +102,9 @@ def open_proposal_modal(services: Services, client, command: dict, text: str) ->
     with services.db.session() as session:
         definition = ld.start_proposal(session, command["user_id"], text)
     workflow.alignment_channel(services)
-    client.views_open(trigger_id=command["trigger_id"],
-                      view=render.propose_modal(definition, command.get("channel_id", "")))
+    client.views_open(
+        trigger_id=command["trigger_id"], view=render.propose_modal(definition, command.get("channel_id", ""))
+    )
 
 
 # --- buttons ---------------------------------------------------------------------------------
@@ -191,19 +192,29 @@ def submit_proposal(ack, body, view: dict, client, context) -> None:
     if problems:
         errors: dict[str, str] = {}
         for problem in problems:
-            errors.setdefault(problem.field if problem.field in render.FORM_FIELDS else "summary", problem.message[:150])
+            errors.setdefault(
+                problem.field if problem.field in render.FORM_FIELDS else "summary", problem.message[:150]
+            )
         ack(response_action="errors", errors=errors)
         return
     ack()
     proposal = workflow.propose(services, client, user_id, key, meta["base_version"], fields, summary)
     if proposal is None:
-        _tell(client, meta.get("channel"), user_id,
-              "Sorry, I couldn't post your proposal to the alignment channel, so nothing was proposed. "
-              "Please try again in a minute.")
+        _tell(
+            client,
+            meta.get("channel"),
+            user_id,
+            "Sorry, I couldn't post your proposal to the alignment channel, so nothing was proposed. "
+            "Please try again in a minute.",
+        )
     else:
-        _tell(client, meta.get("channel"), user_id,
-              f"Your proposal for {escape(proposal.key)} is in <#{services.settings.alignment_channel}>. "
-              "It applies once a marketing head and a sales head approve.")
+        _tell(
+            client,
+            meta.get("channel"),
+            user_id,
+            f"Your proposal for {escape(proposal.key)} is in <#{services.settings.alignment_channel}>. "
+            "It applies once a marketing head and a sales head approve.",
+        )
 
 
 def submit_rejection(ack, body, view: dict, client, context) -> None:
@@ -229,8 +240,9 @@ def submit_review(ack, body, view: dict, client, context) -> None:
     user_id = body["user"]["id"]
     try:
         with services.db.session() as session:
-            result = ld.review(session, view.get("private_metadata", ""), user_id, _value(view, "note") or "",
-                               services.now())
+            result = ld.review(
+                session, view.get("private_metadata", ""), user_id, _value(view, "note") or "", services.now()
+            )
     except RevalignError as exc:
         ack(response_action="errors", errors={"note": str(exc)[:150]})
         return

@@ -45,8 +45,12 @@ def find_items(session: Session, ref: str, limit: int = 20) -> list[ContentItem]
     query = select(ContentItem)
     for word in words:
         escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(or_(func.lower(ContentItem.title).like(f"%{escaped}%", escape="\\"),
-                                func.lower(ContentItem.url).like(f"%{escaped}%", escape="\\")))
+        query = query.where(
+            or_(
+                func.lower(ContentItem.title).like(f"%{escaped}%", escape="\\"),
+                func.lower(ContentItem.url).like(f"%{escaped}%", escape="\\"),
+            )
+        )
     return list(session.scalars(query.order_by(ContentItem.title).limit(limit)))
 
 
@@ -57,8 +61,13 @@ class Catalog:
         self.vocabulary = vocabulary
         self.now = now
 
-    def import_parsed(self, parsed: library.ParsedFile, *, skip_invalid: bool = False,
-                      progress: Callable[[int, int], None] | None = None) -> ImportOutcome:
+    def import_parsed(
+        self,
+        parsed: library.ParsedFile,
+        *,
+        skip_invalid: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportOutcome:
         started = time.perf_counter()
         with self.db.session() as session:
             report = library.upsert_items(session, parsed, skip_invalid=skip_invalid, now=self.now())
@@ -67,15 +76,24 @@ class Catalog:
         if report.changed_ids:
             was_loaded = self.keeper.loaded
             self.keeper.ensure_loaded(progress=progress)
-            stats = self.keeper.refresh(report.changed_ids, progress=progress) if was_loaded \
+            stats = (
+                self.keeper.refresh(report.changed_ids, progress=progress)
+                if was_loaded
                 else self.keeper.last_load_stats
+            )
             if stats is not None:
                 outcome.embedded, outcome.reused = stats.embedded, stats.reused
         outcome.seconds = time.perf_counter() - started
         return outcome
 
-    def import_file(self, path, fmt: str | None = None, *, skip_invalid: bool = False,
-                    progress: Callable[[int, int], None] | None = None) -> ImportOutcome:
+    def import_file(
+        self,
+        path,
+        fmt: str | None = None,
+        *,
+        skip_invalid: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportOutcome:
         path = Path(path)
         parsed = library.read_file(path, library.detect_format(path, fmt), self.vocabulary)
         return self.import_parsed(parsed, skip_invalid=skip_invalid, progress=progress)

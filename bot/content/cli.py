@@ -28,8 +28,10 @@ def import_library(
     parsed = library.read_file(file, library.detect_format(file, fmt), content.vocabulary)
     if parsed.rejected and not skip_invalid:
         _print_rejections(parsed.rejected)
-        typer.echo(f"Nothing was imported: {len(parsed.rejected)} invalid row(s) of "
-                   f"{len(parsed.rows) + len(parsed.rejected)}. Fix them, or import the rest with --skip-invalid.")
+        typer.echo(
+            f"Nothing was imported: {len(parsed.rejected)} invalid row(s) of "
+            f"{len(parsed.rows) + len(parsed.rejected)}. Fix them, or import the rest with --skip-invalid."
+        )
         raise typer.Exit(1)
     started = time.perf_counter()
     with progress_bar() as progress:
@@ -43,8 +45,10 @@ def import_library(
         outcome = content.import_parsed(parsed, skip_invalid=skip_invalid, progress=step)
     report = outcome.report
     typer.echo(f"Imported {file.name}: {report.summary()}.")
-    typer.echo(f"Embedded {outcome.embedded} text(s), reused {outcome.reused} from the cache "
-               f"({time.perf_counter() - started:.1f}s); the library has {content.item_count()} items.")
+    typer.echo(
+        f"Embedded {outcome.embedded} text(s), reused {outcome.reused} from the cache "
+        f"({time.perf_counter() - started:.1f}s); the library has {content.item_count()} items."
+    )
     if report.rejected:
         _print_rejections(report.rejected)
     if report.changed_ids:
@@ -61,12 +65,18 @@ def close_answered_gaps(services, *, by: str) -> None:
     with progress_bar() as progress:
         task = progress.add_task("Re-checking open content gaps", total=None)
         outcome = gap_closing.after_content_change(
-            services, client, by=by, progress=lambda done, total: progress.update(task, completed=done, total=total))
+            services, client, by=by, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
     for closed in outcome.closed:
         typer.echo(f"Gap answered: “{closed.objection}” by {closed.item_title} ({closed.item_url})")
-    typer.echo(f"{len(outcome.closed)} content gap(s) answered"
-               + (f"; {outcome.notified} requester(s) told by DM." if client is not None else
-                  "; requesters will be told once SLACK_BOT_TOKEN is set and content changes again."))
+    typer.echo(
+        f"{len(outcome.closed)} content gap(s) answered"
+        + (
+            f"; {outcome.notified} requester(s) told by DM."
+            if client is not None
+            else "; requesters will be told once SLACK_BOT_TOKEN is set and content changes again."
+        )
+    )
 
 
 @content_cli.command("report")
@@ -112,8 +122,9 @@ def summary_command(
         channel = services.settings.marketing_channel
         if not channel:
             raise InvalidInput("set REVALIGN_MARKETING_CHANNEL to post the summary.")
-        services.slack.chat_postMessage(channel=channel, text=render.summary_text(summary), blocks=blocks,
-                                        unfurl_links=False)
+        services.slack.chat_postMessage(
+            channel=channel, text=render.summary_text(summary), blocks=blocks, unfurl_links=False
+        )
         typer.echo(f"Posted marketing's summary to {channel}.")
     else:
         typer.echo(bk.render_blocks(blocks))

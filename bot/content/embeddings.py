@@ -32,7 +32,9 @@ class DbEmbeddingCache:
                 rows = session.execute(
                     select(ContentEmbedding.text_hash, ContentEmbedding.dim, ContentEmbedding.vector).where(
                         ContentEmbedding.model_id == model_id,
-                        ContentEmbedding.text_hash.in_(hashes[i:i + self.CHUNK])))
+                        ContentEmbedding.text_hash.in_(hashes[i : i + self.CHUNK]),
+                    )
+                )
                 for text_hash, dim, blob in rows:
                     vector = np.frombuffer(blob, dtype=np.float32)
                     if vector.size == dim:
@@ -44,7 +46,7 @@ class DbEmbeddingCache:
             return
         items = list(vectors.items())
         for i in range(0, len(items), self.CHUNK):
-            chunk = dict(items[i:i + self.CHUNK])
+            chunk = dict(items[i : i + self.CHUNK])
             try:
                 self._insert(model_id, chunk)
             except IntegrityError:
@@ -53,13 +55,25 @@ class DbEmbeddingCache:
 
     def _insert(self, model_id: str, chunk: Mapping[str, np.ndarray]) -> None:
         with self.db.session() as session:
-            present = set(session.scalars(select(ContentEmbedding.text_hash).where(
-                ContentEmbedding.model_id == model_id, ContentEmbedding.text_hash.in_(list(chunk)))))
+            present = set(
+                session.scalars(
+                    select(ContentEmbedding.text_hash).where(
+                        ContentEmbedding.model_id == model_id, ContentEmbedding.text_hash.in_(list(chunk))
+                    )
+                )
+            )
             for text_hash, vector in chunk.items():
                 if text_hash not in present:
                     vector = np.ascontiguousarray(vector, dtype=np.float32)
-                    session.add(ContentEmbedding(model_id=model_id, text_hash=text_hash, dim=int(vector.size),
-                                                 vector=vector.tobytes(), created_at=utcnow()))
+                    session.add(
+                        ContentEmbedding(
+                            model_id=model_id,
+                            text_hash=text_hash,
+                            dim=int(vector.size),
+                            vector=vector.tobytes(),
+                            created_at=utcnow(),
+                        )
+                    )
 
     def count(self, model_id: str | None = None) -> int:
         with self.db.session() as session:

@@ -49,16 +49,18 @@ def log_changed(session: Session, item_ids: Iterable[int]) -> list[int]:
 
 
 class Feedback:
-    def __init__(self, db, now, refresh_soon: Callable[[Iterable[int]], None],
-                 find_items: Callable[..., list[ContentItem]]) -> None:
+    def __init__(
+        self, db, now, refresh_soon: Callable[[Iterable[int]], None], find_items: Callable[..., list[ContentItem]]
+    ) -> None:
         self.db = db
         self.now = now
         self.refresh_soon = refresh_soon
         self.find_items = find_items
 
     # --- reps: shares and feedback on their own search's results --------------------------
-    def _shown_item(self, session: Session, *, user_id: str, search_id: int | None, item_id: int,
-                    action: str) -> tuple[ContentSearch, ContentItem]:
+    def _shown_item(
+        self, session: Session, *, user_id: str, search_id: int | None, item_id: int, action: str
+    ) -> tuple[ContentSearch, ContentItem]:
         """Only the rep who ran the search, and only items it showed (More results included)."""
         search = owned_search(session, search_id, user_id, action)
         if item_id not in [int(i) for i in search.result_ids or []]:
@@ -67,36 +69,68 @@ class Feedback:
 
     def record_share(self, *, user_id: str, channel_id: str, search_id: int | None, item_id: int) -> ItemView:
         with self.db.session() as session:
-            _, item = self._shown_item(session, user_id=user_id, search_id=search_id, item_id=item_id,
-                                       action="share results")
-            session.add(ContentEvent(kind="share", user_id=user_id, channel_id=channel_id or "",
-                                     search_id=search_id, item_id=item_id, created_at=self.now()))
+            _, item = self._shown_item(
+                session, user_id=user_id, search_id=search_id, item_id=item_id, action="share results"
+            )
+            session.add(
+                ContentEvent(
+                    kind="share",
+                    user_id=user_id,
+                    channel_id=channel_id or "",
+                    search_id=search_id,
+                    item_id=item_id,
+                    created_at=self.now(),
+                )
+            )
             return item_view(item)
 
-    def record_feedback(self, *, user_id: str, channel_id: str, search_id: int | None, item_id: int,
-                        helpful: bool) -> tuple[ItemView, str | None]:
+    def record_feedback(
+        self, *, user_id: str, channel_id: str, search_id: int | None, item_id: int, helpful: bool
+    ) -> tuple[ItemView, str | None]:
         """A Helpful click makes the query a learned phrasing of the item; Not helpful demotes the
         item for similar queries (both reach the index in the background).
 
         Returns the item and the phrasing learned (None when nothing new was learned)."""
         learned: str | None = None
         with self.db.session() as session:
-            search, item = self._shown_item(session, user_id=user_id, search_id=search_id, item_id=item_id,
-                                            action="give feedback")
+            search, item = self._shown_item(
+                session, user_id=user_id, search_id=search_id, item_id=item_id, action="give feedback"
+            )
             kind = "helpful" if helpful else "not_helpful"
-            already = session.scalar(select(ContentEvent.id).where(
-                ContentEvent.search_id == search.id, ContentEvent.item_id == item_id, ContentEvent.kind == kind))
-            session.add(ContentEvent(kind=kind, user_id=user_id, channel_id=channel_id or "", search_id=search.id,
-                                     item_id=item_id, created_at=self.now()))
+            already = session.scalar(
+                select(ContentEvent.id).where(
+                    ContentEvent.search_id == search.id, ContentEvent.item_id == item_id, ContentEvent.kind == kind
+                )
+            )
+            session.add(
+                ContentEvent(
+                    kind=kind,
+                    user_id=user_id,
+                    channel_id=channel_id or "",
+                    search_id=search.id,
+                    item_id=item_id,
+                    created_at=self.now(),
+                )
+            )
             changed = not helpful and already is None
             if helpful and has_words(search.query):
                 phrasing = phrasing_of(search.query)
-                exists = session.scalar(select(ContentLearned.id).where(
-                    ContentLearned.item_id == item_id, ContentLearned.phrasing == phrasing))
+                exists = session.scalar(
+                    select(ContentLearned.id).where(
+                        ContentLearned.item_id == item_id, ContentLearned.phrasing == phrasing
+                    )
+                )
                 tags = {t.lower() for t in item.objections or ()}
                 if exists is None and phrasing.lower() not in tags and phrasing.lower() != item.title.lower():
-                    session.add(ContentLearned(item_id=item_id, phrasing=phrasing, added_by=user_id,
-                                               search_id=search.id, created_at=self.now()))
+                    session.add(
+                        ContentLearned(
+                            item_id=item_id,
+                            phrasing=phrasing,
+                            added_by=user_id,
+                            search_id=search.id,
+                            created_at=self.now(),
+                        )
+                    )
                     learned = phrasing
                     changed = True
             if changed:
@@ -111,13 +145,16 @@ class Feedback:
         with self.db.session() as session:
             require_role(session, user_id, MARKETING_ROLES, action)
 
-    def tag(self, *, user_id: str, objection: str, item_ids: Sequence[int], gap_id: int | None = None) -> list[ItemView]:
+    def tag(
+        self, *, user_id: str, objection: str, item_ids: Sequence[int], gap_id: int | None = None
+    ) -> list[ItemView]:
         objection = " ".join(clean_slack_text(objection).split())
         if not objection or not has_words(objection):
             raise InvalidInput("Write the objection in words, e.g. “we already use Vantage”.")
         if len(objection) > library.MAX_OBJECTION:
-            raise InvalidInput(f"Keep the objection under {library.MAX_OBJECTION} characters: "
-                               "the short way a prospect would say it.")
+            raise InvalidInput(
+                f"Keep the objection under {library.MAX_OBJECTION} characters: the short way a prospect would say it."
+            )
         if not item_ids:
             raise InvalidInput("Pick at least one content item.")
         if len(item_ids) > MAX_TAG_ITEMS:
@@ -152,12 +189,15 @@ class Feedback:
             if ref.strip():
                 found = self.find_items(session, ref, limit=limit)
                 if not found:
-                    raise NotFound(f"No content item matches '{escape(clean_slack_text(ref)[:80])}'. "
-                                   "Give its URL or words of its title.")
+                    raise NotFound(
+                        f"No content item matches '{escape(clean_slack_text(ref)[:80])}'. "
+                        "Give its URL or words of its title."
+                    )
                 items = [item_view(i) for i in found]
                 query = query.where(ContentItem.id.in_([i.id for i in found]))
-            rows = session.execute(query.order_by(ContentLearned.created_at.desc(), ContentLearned.id.desc())
-                                   .limit(limit)).all()
+            rows = session.execute(
+                query.order_by(ContentLearned.created_at.desc(), ContentLearned.id.desc()).limit(limit)
+            ).all()
             return items, [LearnedView(lrn.id, lrn.phrasing, it.id, it.title, lrn.added_by) for lrn, it in rows]
 
     def remove_learned(self, user_id: str, learned_id: int) -> LearnedView:

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PHRASINGS_PER_GAP = 3   # the objection and its two latest other phrasings
-MAX_GAPS = 200          # the most recently seen open gaps are re-checked
+PHRASINGS_PER_GAP = 3  # the objection and its two latest other phrasings
+MAX_GAPS = 200  # the most recently seen open gaps are re-checked
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,11 @@ def _gaps_to_check(session: Session, limit: int) -> list[_GapToCheck]:
     ids = [g.id for g in gaps]
     phrasings: dict[int, list[str]] = defaultdict(list)
     rejected: dict[int, set[int]] = defaultdict(set)
-    rows = session.execute(select(ContentSearch.gap_id, ContentSearch.query, ContentSearch.confident,
-                                  ContentSearch.result_ids)
-                           .where(ContentSearch.gap_id.in_(ids)).order_by(ContentSearch.id.desc()))
+    rows = session.execute(
+        select(ContentSearch.gap_id, ContentSearch.query, ContentSearch.confident, ContentSearch.result_ids)
+        .where(ContentSearch.gap_id.in_(ids))
+        .order_by(ContentSearch.id.desc())
+    )
     for gap_id, query, confident, result_ids in rows:
         phrasings[gap_id].append(query)
         if confident:
@@ -105,8 +107,9 @@ def answering_item(services: Services, gap: _GapToCheck) -> int | None:
     return next(t for t in tops if t is not None and counts[t] == best)  # ties: the objection's own top
 
 
-def close_answered_gaps(services: Services, *, by: str, limit: int = MAX_GAPS,
-                        progress: Callable[[int, int], None] | None = None) -> list[ClosedGap]:
+def close_answered_gaps(
+    services: Services, *, by: str, limit: int = MAX_GAPS, progress: Callable[[int, int], None] | None = None
+) -> list[ClosedGap]:
     """Re-run open gaps' phrasings against the index and close the answered ones."""
     # The change that calls this (a tag, an import) reaches the index off the request path:
     # search only once it is there, or the gap it answers would stay open.
@@ -128,8 +131,11 @@ def close_answered_gaps(services: Services, *, by: str, limit: int = MAX_GAPS,
             if item is None:
                 continue
             # Conditional: a marketer dismissing or tagging it meanwhile wins.
-            answered = (update(ContentGap).where(ContentGap.id == gap.id, ContentGap.status == "open")
-                        .values(status="answered", resolved_by=by, resolved_at=now, answered_item_id=item_id))
+            answered = (
+                update(ContentGap)
+                .where(ContentGap.id == gap.id, ContentGap.status == "open")
+                .values(status="answered", resolved_by=by, resolved_at=now, answered_item_id=item_id)
+            )
             result = cast("CursorResult[Any]", session.execute(answered))
             if result.rowcount:
                 closed.append(ClosedGap(gap.id, gap.objection, item.id, item.title, item.url))
@@ -141,8 +147,11 @@ def close_answered_gaps(services: Services, *, by: str, limit: int = MAX_GAPS,
 def record_tagged_answer(services: Services, gap_id: int, item_id: int) -> None:
     """A gap tagged from its own button: remember which item answers it (for its requesters)."""
     with services.db.session() as session:
-        session.execute(update(ContentGap).where(ContentGap.id == gap_id, ContentGap.answered_item_id.is_(None))
-                        .values(answered_item_id=item_id))
+        session.execute(
+            update(ContentGap)
+            .where(ContentGap.id == gap_id, ContentGap.answered_item_id.is_(None))
+            .values(answered_item_id=item_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -151,8 +160,9 @@ class AfterChange:
     notified: int
 
 
-def after_content_change(services: Services, client: WebClient | None, *, by: str,
-                         progress: Callable[[int, int], None] | None = None) -> AfterChange:
+def after_content_change(
+    services: Services, client: WebClient | None, *, by: str, progress: Callable[[int, int], None] | None = None
+) -> AfterChange:
     """What every listener and CLI command that changes content calls afterwards: close the
     gaps that are now answered, then tell their requesters (and retry earlier failed DMs)."""
     closed = close_answered_gaps(services, by=by, progress=progress)

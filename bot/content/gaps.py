@@ -35,19 +35,30 @@ class GapSummary:
 
 def open_gaps(session: Session, limit: int = 200) -> list[ContentGap]:
     """The most recently seen open gaps (a new objection is compared with these)."""
-    return list(session.scalars(select(ContentGap).where(ContentGap.status == "open")
-                                .order_by(ContentGap.last_seen.desc(), ContentGap.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(ContentGap)
+            .where(ContentGap.status == "open")
+            .order_by(ContentGap.last_seen.desc(), ContentGap.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def gap_phrasings(session: Session, gap: ContentGap, limit: int = 5) -> list[str]:
     """The gap's objection and its latest distinct phrasings (a new query joins on any of them)."""
-    recent = session.scalars(select(ContentSearch.query).where(ContentSearch.gap_id == gap.id)
-                             .order_by(ContentSearch.id.desc()).limit(limit * 3)).all()
+    recent = session.scalars(
+        select(ContentSearch.query)
+        .where(ContentSearch.gap_id == gap.id)
+        .order_by(ContentSearch.id.desc())
+        .limit(limit * 3)
+    ).all()
     return list(dict.fromkeys([gap.objection, *recent]))[: limit + 1]
 
 
-def nearest_gap(gaps: list[ContentGap], gap_vectors: list[np.ndarray], query_vector: np.ndarray,
-                threshold: float = GROUP_THRESHOLD) -> ContentGap | None:
+def nearest_gap(
+    gaps: list[ContentGap], gap_vectors: list[np.ndarray], query_vector: np.ndarray, threshold: float = GROUP_THRESHOLD
+) -> ContentGap | None:
     """The open gap with the most similar phrasing (single link); gap_vectors[i] is (n_i, dim)."""
     if not gaps:
         return None
@@ -67,8 +78,9 @@ def add_to_gap(session: Session, gap: ContentGap | None, objection: str, now: da
     return gap
 
 
-def top_gaps(session: Session, limit: int = 10, now: datetime | None = None,
-             since: datetime | None = None) -> list[GapSummary]:
+def top_gaps(
+    session: Session, limit: int = 10, now: datetime | None = None, since: datetime | None = None
+) -> list[GapSummary]:
     """Open gaps, most asked first (then most recent): objection, count, last_seen.
 
     `now` is accepted for callers that pass the clock (agenda, App Home, digest); gaps seen
@@ -80,16 +92,20 @@ def top_gaps(session: Session, limit: int = 10, now: datetime | None = None,
         query = query.where(ContentGap.first_seen <= now)
     if since is not None:
         query = query.where(ContentGap.last_seen >= since)
-    gaps = session.scalars(query.order_by(ContentGap.count.desc(), ContentGap.last_seen.desc(),
-                                          ContentGap.id).limit(limit)).all()
+    gaps = session.scalars(
+        query.order_by(ContentGap.count.desc(), ContentGap.last_seen.desc(), ContentGap.id).limit(limit)
+    ).all()
     ids = [g.id for g in gaps]
     examples = _recent_queries(session, ids, 8)
     requesters = _requester_counts(session, ids)
     summaries = []
     for gap in gaps:
         distinct = tuple(dict.fromkeys(e for e in examples.get(gap.id, ()) if e.lower() != gap.objection.lower()))[:3]
-        summaries.append(GapSummary(gap.id, gap.objection, gap.count, gap.last_seen, gap.first_seen, distinct,
-                                    requesters.get(gap.id, 0)))
+        summaries.append(
+            GapSummary(
+                gap.id, gap.objection, gap.count, gap.last_seen, gap.first_seen, distinct, requesters.get(gap.id, 0)
+            )
+        )
     return summaries
 
 
@@ -97,14 +113,23 @@ def _recent_queries(session: Session, gap_ids: list[int], per_gap: int) -> dict[
     """The latest `per_gap` queries of each gap, in one query (a window function)."""
     if not gap_ids:
         return {}
-    ranked = (select(ContentSearch.gap_id, ContentSearch.query,
-                     func.row_number().over(partition_by=ContentSearch.gap_id,
-                                            order_by=(ContentSearch.created_at.desc(), ContentSearch.id.desc()))
-                     .label("n"))
-              .where(ContentSearch.gap_id.in_(gap_ids)).subquery())
+    ranked = (
+        select(
+            ContentSearch.gap_id,
+            ContentSearch.query,
+            func.row_number()
+            .over(
+                partition_by=ContentSearch.gap_id, order_by=(ContentSearch.created_at.desc(), ContentSearch.id.desc())
+            )
+            .label("n"),
+        )
+        .where(ContentSearch.gap_id.in_(gap_ids))
+        .subquery()
+    )
     out: dict[int, list[str]] = {}
-    for gap_id, text in session.execute(select(ranked.c.gap_id, ranked.c.query).where(ranked.c.n <= per_gap)
-                                        .order_by(ranked.c.gap_id, ranked.c.n)):
+    for gap_id, text in session.execute(
+        select(ranked.c.gap_id, ranked.c.query).where(ranked.c.n <= per_gap).order_by(ranked.c.gap_id, ranked.c.n)
+    ):
         out.setdefault(gap_id, []).append(text)
     return out
 
@@ -112,8 +137,11 @@ def _recent_queries(session: Session, gap_ids: list[int], per_gap: int) -> dict[
 def _requester_counts(session: Session, gap_ids: list[int]) -> dict[int, int]:
     if not gap_ids:
         return {}
-    rows = session.execute(select(ContentRequest.gap_id, func.count(func.distinct(ContentRequest.user_id)))
-                           .where(ContentRequest.gap_id.in_(gap_ids)).group_by(ContentRequest.gap_id))
+    rows = session.execute(
+        select(ContentRequest.gap_id, func.count(func.distinct(ContentRequest.user_id)))
+        .where(ContentRequest.gap_id.in_(gap_ids))
+        .group_by(ContentRequest.gap_id)
+    )
     return {gap_id: int(n) for gap_id, n in rows}
 
 

@@ -73,17 +73,20 @@ def load_items(session: Session, ids: set[int] | None) -> list[ContentItem]:
     items: list[ContentItem] = []
     id_list = sorted(ids)
     for i in range(0, len(id_list), 500):
-        items.extend(session.scalars(query.where(ContentItem.id.in_(id_list[i:i + 500]))))
+        items.extend(session.scalars(query.where(ContentItem.id.in_(id_list[i : i + 500]))))
     return items
 
 
 def rejected_phrasings(session: Session, ids: set[int] | None) -> dict[int, list[str]]:
     """Queries reps marked Not helpful, per item (latest first)."""
-    query = (select(ContentEvent.item_id, ContentSearch.query)
-             .join(ContentSearch, ContentSearch.id == ContentEvent.search_id)
-             .where(ContentEvent.kind == "not_helpful").order_by(ContentEvent.id.desc()))
+    query = (
+        select(ContentEvent.item_id, ContentSearch.query)
+        .join(ContentSearch, ContentSearch.id == ContentEvent.search_id)
+        .where(ContentEvent.kind == "not_helpful")
+        .order_by(ContentEvent.id.desc())
+    )
     out: dict[int, list[str]] = {}
-    chunks = [None] if ids is None else [sorted(ids)[i:i + 500] for i in range(0, len(ids), 500)]
+    chunks = [None] if ids is None else [sorted(ids)[i : i + 500] for i in range(0, len(ids), 500)]
     for chunk in chunks:
         q = query if chunk is None else query.where(ContentEvent.item_id.in_(chunk))
         for item_id, text in session.execute(q):
@@ -96,9 +99,17 @@ def rejected_phrasings(session: Session, ids: set[int] | None) -> dict[int, list
 def to_doc(item: ContentItem, rejected: Iterable[str] = ()) -> ContentDoc:
     from content_index import ContentDoc
 
-    return ContentDoc(id=str(item.id), title=item.title, summary=item.summary or "", type=item.type,
-                      stage=item.stage, persona=item.persona, objections=tuple(item.objections or ()),
-                      learned=tuple(entry.phrasing for entry in item.learned), rejected=tuple(rejected))
+    return ContentDoc(
+        id=str(item.id),
+        title=item.title,
+        summary=item.summary or "",
+        type=item.type,
+        stage=item.stage,
+        persona=item.persona,
+        objections=tuple(item.objections or ()),
+        learned=tuple(entry.phrasing for entry in item.learned),
+        rejected=tuple(rejected),
+    )
 
 
 class IndexKeeper:
@@ -153,14 +164,21 @@ class IndexKeeper:
             finally:
                 if bar is not None:
                     bar.close()
-            log.info("content index: %d items (%d texts embedded, %d reused) in %.1fs",
-                     len(docs), stats.embedded, stats.reused, time.perf_counter() - started)
+            log.info(
+                "content index: %d items (%d texts embedded, %d reused) in %.1fs",
+                len(docs),
+                stats.embedded,
+                stats.reused,
+                time.perf_counter() - started,
+            )
             self.last_load_stats = stats
             self._index = index
             return index
 
     # --- applying changes ----------------------------------------------------------------
-    def refresh(self, item_ids: Iterable[int], progress: Callable[[int, int], None] | None = None) -> UpsertStats | None:
+    def refresh(
+        self, item_ids: Iterable[int], progress: Callable[[int, int], None] | None = None
+    ) -> UpsertStats | None:
         """Re-read items from the database into this process's index now (removing deleted ones)."""
         item_ids = {int(i) for i in item_ids}
         if not item_ids or self._index is None:
@@ -206,8 +224,11 @@ class IndexKeeper:
             state.missing = {i: t for i, t in state.missing.items() if now - t < GAP_RETRY_SECONDS}
             floor = min([state.last_id, *[i - 1 for i in state.missing]])
             with self.db.session() as session:
-                rows = session.execute(select(ContentChange.id, ContentChange.item_id)
-                                       .where(ContentChange.id > floor).order_by(ContentChange.id)).all()
+                rows = session.execute(
+                    select(ContentChange.id, ContentChange.item_id)
+                    .where(ContentChange.id > floor)
+                    .order_by(ContentChange.id)
+                ).all()
             rows = [r for r in rows if r.id > state.last_id or r.id in state.missing]
             if not rows:
                 return 0

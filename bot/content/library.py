@@ -62,8 +62,9 @@ class ImportReport:
     changed_ids: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"added {self.added} · updated {self.updated} · unchanged {self.unchanged} · "
-                f"rejected {len(self.rejected)}")
+        return (
+            f"added {self.added} · updated {self.updated} · unchanged {self.unchanged} · rejected {len(self.rejected)}"
+        )
 
 
 def detect_format(path: Path, explicit: str | None = None) -> str:
@@ -174,8 +175,7 @@ def parse_text(content: str, fmt: str, vocabulary: Vocabulary) -> ParsedFile:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [f for f in ("title", "url", "type", "stage", "persona") if f not in header]
     if missing:
-        raise InvalidInput(f"the CSV header must name the columns {', '.join(FIELDS)}; "
-                           f"missing: {', '.join(missing)}.")
+        raise InvalidInput(f"the CSV header must name the columns {', '.join(FIELDS)}; missing: {', '.join(missing)}.")
     reader.fieldnames = header
     start = 2
     for raw in reader:
@@ -201,8 +201,15 @@ def read_file(path: Path, fmt: str, vocabulary: Vocabulary) -> ParsedFile:
 
 
 def item_data(item: ContentItem) -> ItemData:
-    return ItemData(title=item.title, url=item.url, type=item.type, stage=item.stage, persona=item.persona,
-                    summary=item.summary or "", objections=tuple(item.objections or ()))
+    return ItemData(
+        title=item.title,
+        url=item.url,
+        type=item.type,
+        stage=item.stage,
+        persona=item.persona,
+        summary=item.summary or "",
+        objections=tuple(item.objections or ()),
+    )
 
 
 def log_change(session: Session, item_ids: Iterable[int]) -> None:
@@ -218,7 +225,7 @@ def upsert_items(session: Session, parsed: ParsedFile, *, skip_invalid: bool, no
     existing: dict[str, ContentItem] = {}
     urls = [row.url for _, row in parsed.rows]
     for i in range(0, len(urls), 500):
-        for stored in session.scalars(select(ContentItem).where(ContentItem.url.in_(urls[i:i + 500]))):
+        for stored in session.scalars(select(ContentItem).where(ContentItem.url.in_(urls[i : i + 500]))):
             existing[stored.url] = stored
     changed: list[ContentItem] = []
     for _, row in parsed.rows:
@@ -255,14 +262,35 @@ def _apply(item: ContentItem, row: ItemData) -> None:
 def export_items(session: Session, fmt: str) -> str:
     items = session.scalars(select(ContentItem).order_by(ContentItem.id)).all()
     if fmt == "jsonl":
-        return "".join(json.dumps({"title": i.title, "url": i.url, "type": i.type, "stage": i.stage,
-                                   "persona": i.persona, "summary": i.summary or "",
-                                   "objections": list(i.objections or [])}, ensure_ascii=False) + "\n"
-                       for i in items)
+        return "".join(
+            json.dumps(
+                {
+                    "title": i.title,
+                    "url": i.url,
+                    "type": i.type,
+                    "stage": i.stage,
+                    "persona": i.persona,
+                    "summary": i.summary or "",
+                    "objections": list(i.objections or []),
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+            for i in items
+        )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(FIELDS)
     for i in items:
-        writer.writerow([i.title, i.url, i.type, i.stage, i.persona, i.summary or "",
-                         ";".join(o.replace(";", ",") for o in i.objections or [])])
+        writer.writerow(
+            [
+                i.title,
+                i.url,
+                i.type,
+                i.stage,
+                i.persona,
+                i.summary or "",
+                ";".join(o.replace(";", ",") for o in i.objections or []),
+            ]
+        )
     return buffer.getvalue()

@@ -41,7 +41,7 @@ class ItemUsage:
     type: str
     stage: str
     persona: str
-    shown: int = 0            # searches whose results included it
+    shown: int = 0  # searches whose results included it
     shares: int = 0
     helpful: int = 0
     not_helpful: int = 0
@@ -88,8 +88,8 @@ class ContentReport:
     shares: int
     helpful: int
     not_helpful: int
-    items: list[ItemUsage]                  # every item, most shown first
-    unused: list[UnusedGroup]               # by type and stage, largest group first
+    items: list[ItemUsage]  # every item, most shown first
+    unused: list[UnusedGroup]  # by type and stage, largest group first
     most_not_helpful: list[ItemUsage]
     top_objections: list[SearchedObjection]
     stages: list[StageUsage] = field(default_factory=list)
@@ -147,17 +147,30 @@ def _in(column, period: Period):
 
 
 def build_report(session: Session, period: Period) -> ContentReport:
-    items = {row.id: ItemUsage(row.id, row.title, row.url, row.type, row.stage, row.persona)
-             for row in session.execute(select(ContentItem.id, ContentItem.title, ContentItem.url, ContentItem.type,
-                                               ContentItem.stage, ContentItem.persona))}
+    items = {
+        row.id: ItemUsage(row.id, row.title, row.url, row.type, row.stage, row.persona)
+        for row in session.execute(
+            select(
+                ContentItem.id,
+                ContentItem.title,
+                ContentItem.url,
+                ContentItem.type,
+                ContentItem.stage,
+                ContentItem.persona,
+            )
+        )
+    }
 
     # Times each item was shown: the searches' result lists, unnested and grouped in the database.
     result_ids = _result_ids(session)
     shown_id = cast(result_ids.c.value, Integer)
     shown_rows = session.execute(
         select(shown_id.label("item_id"), func.count().label("n"), func.max(ContentSearch.created_at).label("last"))
-        .select_from(ContentSearch).join(result_ids, true())
-        .where(_in(ContentSearch.created_at, period)).group_by(shown_id))
+        .select_from(ContentSearch)
+        .join(result_ids, true())
+        .where(_in(ContentSearch.created_at, period))
+        .group_by(shown_id)
+    )
     for item_id, count, last in shown_rows:
         item = items.get(int(item_id))
         if item is not None:
@@ -165,7 +178,9 @@ def build_report(session: Session, period: Period) -> ContentReport:
 
     event_rows = session.execute(
         select(ContentEvent.item_id, ContentEvent.kind, func.count(), func.max(ContentEvent.created_at))
-        .where(_in(ContentEvent.created_at, period)).group_by(ContentEvent.item_id, ContentEvent.kind))
+        .where(_in(ContentEvent.created_at, period))
+        .group_by(ContentEvent.item_id, ContentEvent.kind)
+    )
     totals = {"share": 0, "helpful": 0, "not_helpful": 0}
     for item_id, kind, count, last in event_rows:
         totals[kind] = totals.get(kind, 0) + int(count)
@@ -192,11 +207,14 @@ def build_report(session: Session, period: Period) -> ContentReport:
         period=period,
         searches=searches,
         no_match_searches=no_match,
-        shares=totals["share"], helpful=totals["helpful"], not_helpful=totals["not_helpful"],
+        shares=totals["share"],
+        helpful=totals["helpful"],
+        not_helpful=totals["not_helpful"],
         items=ordered,
         unused=_unused_groups(ordered),
-        most_not_helpful=sorted((i for i in ordered if i.not_helpful),
-                                key=lambda i: (-i.not_helpful, i.helpful, i.title.lower()))[:MOST_NOT_HELPFUL],
+        most_not_helpful=sorted(
+            (i for i in ordered if i.not_helpful), key=lambda i: (-i.not_helpful, i.helpful, i.title.lower())
+        )[:MOST_NOT_HELPFUL],
         top_objections=top_objections,
         stages=_stages(ordered),
     )
@@ -205,21 +223,30 @@ def build_report(session: Session, period: Period) -> ContentReport:
 def _not_helpful_phrasings(session: Session, period: Period) -> dict[int, tuple[str, ...]]:
     """The latest few distinct queries behind each item's Not helpful clicks (a window function, one query)."""
     ranked = (
-        select(ContentEvent.item_id, ContentSearch.query,
-               func.row_number().over(partition_by=(ContentEvent.item_id, func.lower(ContentSearch.query)),
-                                      order_by=ContentEvent.id.desc()).label("dup"),
-               func.max(ContentEvent.id).over(partition_by=(ContentEvent.item_id, func.lower(ContentSearch.query)))
-               .label("latest"))
+        select(
+            ContentEvent.item_id,
+            ContentSearch.query,
+            func.row_number()
+            .over(partition_by=(ContentEvent.item_id, func.lower(ContentSearch.query)), order_by=ContentEvent.id.desc())
+            .label("dup"),
+            func.max(ContentEvent.id)
+            .over(partition_by=(ContentEvent.item_id, func.lower(ContentSearch.query)))
+            .label("latest"),
+        )
         .join(ContentSearch, ContentSearch.id == ContentEvent.search_id)
         .where(ContentEvent.kind == "not_helpful", _in(ContentEvent.created_at, period))
-        .subquery())
+        .subquery()
+    )
     distinct = select(ranked.c.item_id, ranked.c.query, ranked.c.latest).where(ranked.c.dup == 1).subquery()
-    numbered = select(distinct.c.item_id, distinct.c.query,
-                      func.row_number().over(partition_by=distinct.c.item_id,
-                                             order_by=distinct.c.latest.desc()).label("n")).subquery()
+    numbered = select(
+        distinct.c.item_id,
+        distinct.c.query,
+        func.row_number().over(partition_by=distinct.c.item_id, order_by=distinct.c.latest.desc()).label("n"),
+    ).subquery()
     out: dict[int, list[str]] = defaultdict(list)
-    for item_id, query, _ in session.execute(select(numbered).where(numbered.c.n <= PHRASINGS_PER_ITEM)
-                                             .order_by(numbered.c.item_id, numbered.c.n)):
+    for item_id, query, _ in session.execute(
+        select(numbered).where(numbered.c.n <= PHRASINGS_PER_ITEM).order_by(numbered.c.item_id, numbered.c.n)
+    ):
         out[item_id].append(query)
     return {k: tuple(v) for k, v in out.items()}
 
@@ -230,9 +257,15 @@ def _searches(session: Session, period: Period) -> tuple[int, int, list[Searched
     Grouped by the exact text in SQL, then case/space variants are merged here: a few thousand
     rows, cheaper than grouping by lower(trim(query)) in the database."""
     rows = session.execute(
-        select(ContentSearch.query, func.count(ContentSearch.id),
-               func.sum(case((ContentSearch.confident.is_(False), 1), else_=0)), func.max(ContentSearch.created_at))
-        .where(_in(ContentSearch.created_at, period)).group_by(ContentSearch.query))
+        select(
+            ContentSearch.query,
+            func.count(ContentSearch.id),
+            func.sum(case((ContentSearch.confident.is_(False), 1), else_=0)),
+            func.max(ContentSearch.created_at),
+        )
+        .where(_in(ContentSearch.created_at, period))
+        .group_by(ContentSearch.query)
+    )
     merged: dict[str, list] = {}  # key -> [name, searches, no_match, last, the name's own count]
     total = no_match_total = 0
     for text, count, no_match, last in rows:
@@ -255,8 +288,10 @@ def _unused_groups(items: list[ItemUsage]) -> list[UnusedGroup]:
     for item in items:
         if item.shares == 0:
             groups[(item.type, item.stage)][0 if item.shown == 0 else 1].append(item)
-    out = [UnusedGroup(t, s, tuple(sorted(a, key=lambda i: i.title.lower())), tuple(b))
-           for (t, s), (a, b) in groups.items()]
+    out = [
+        UnusedGroup(t, s, tuple(sorted(a, key=lambda i: i.title.lower())), tuple(b))
+        for (t, s), (a, b) in groups.items()
+    ]
     return sorted(out, key=lambda g: (-g.count, g.type, g.stage))
 
 

@@ -53,7 +53,7 @@ class RequestView:
 class FiledRequest:
     request: RequestView
     gap_objection: str
-    requesters: int          # distinct reps who asked on this gap, this one included
+    requesters: int  # distinct reps who asked on this gap, this one included
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class GapRequests:
     gap_id: int
     objection: str
     requesters: int
-    requests: tuple[RequestView, ...]   # the latest first
+    requests: tuple[RequestView, ...]  # the latest first
     last_requested: datetime
 
 
@@ -85,8 +85,7 @@ class AnswerNotice:
 
 
 def _view(row: ContentRequest) -> RequestView:
-    return RequestView(row.id, row.gap_id, row.user_id, row.need, row.prospect, row.stage, row.due_date,
-                       row.created_at)
+    return RequestView(row.id, row.gap_id, row.user_id, row.need, row.prospect, row.stage, row.due_date, row.created_at)
 
 
 def validate(need: str, prospect: str, due: date | None, today: date) -> tuple[str, str]:
@@ -104,8 +103,18 @@ def validate(need: str, prospect: str, due: date | None, today: date) -> tuple[s
     return need, prospect
 
 
-def file_request(session: Session, *, user_id: str, channel_id: str, search_id: int, need: str, prospect: str,
-                 stage: str, due: date | None, now: datetime) -> FiledRequest:
+def file_request(
+    session: Session,
+    *,
+    user_id: str,
+    channel_id: str,
+    search_id: int,
+    need: str,
+    prospect: str,
+    stage: str,
+    due: date | None,
+    now: datetime,
+) -> FiledRequest:
     """Record a request on its search's gap. A search that found content the rep says does not fit
     gets a gap of its own, so marketing sees the ask."""
     search = session.get(ContentSearch, search_id)
@@ -115,12 +124,23 @@ def file_request(session: Session, *, user_id: str, channel_id: str, search_id: 
     if gap is None or gap.status != "open":
         gap = gaps_mod.add_to_gap(session, None, search.query, now)
         search.gap_id = gap.id
-    row = ContentRequest(gap_id=gap.id, search_id=search.id, user_id=user_id, channel_id=channel_id or "",
-                         need=need, prospect=prospect, stage=stage or "", due_date=due, created_at=now)
+    row = ContentRequest(
+        gap_id=gap.id,
+        search_id=search.id,
+        user_id=user_id,
+        channel_id=channel_id or "",
+        need=need,
+        prospect=prospect,
+        stage=stage or "",
+        due_date=due,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
-    requesters = int(session.scalar(select(func.count(func.distinct(ContentRequest.user_id)))
-                                    .where(ContentRequest.gap_id == gap.id)) or 0)
+    requesters = int(
+        session.scalar(select(func.count(func.distinct(ContentRequest.user_id))).where(ContentRequest.gap_id == gap.id))
+        or 0
+    )
     return FiledRequest(_view(row), gap.objection, requesters)
 
 
@@ -143,18 +163,21 @@ def requests_by_gap(session: Session, gap_ids: list[int], per_gap: int = 3) -> d
     """Requests on these gaps (one query), for listing them with the gaps."""
     if not gap_ids:
         return {}
-    rows = session.execute(select(ContentRequest, ContentGap.objection)
-                           .join(ContentGap, ContentGap.id == ContentRequest.gap_id)
-                           .where(ContentRequest.gap_id.in_(gap_ids))
-                           .order_by(ContentRequest.created_at.desc(), ContentRequest.id.desc())).all()
+    rows = session.execute(
+        select(ContentRequest, ContentGap.objection)
+        .join(ContentGap, ContentGap.id == ContentRequest.gap_id)
+        .where(ContentRequest.gap_id.in_(gap_ids))
+        .order_by(ContentRequest.created_at.desc(), ContentRequest.id.desc())
+    ).all()
     grouped: dict[int, list[tuple[RequestView, str]]] = defaultdict(list)
     for row, objection in rows:
         grouped[row.gap_id].append((_view(row), objection))
     out = {}
     for gap_id, entries in grouped.items():
         views = [v for v, _ in entries]
-        out[gap_id] = GapRequests(gap_id, entries[0][1], len({v.user_id for v in views}), tuple(views[:per_gap]),
-                                  views[0].created_at)
+        out[gap_id] = GapRequests(
+            gap_id, entries[0][1], len({v.user_id for v in views}), tuple(views[:per_gap]), views[0].created_at
+        )
     return out
 
 
@@ -162,13 +185,20 @@ def open_requests(session: Session, limit: int = 10, since: datetime | None = No
     """Open gaps that reps asked content for, most requesters first: for /content gaps, the
     marketer's Home, the digest and the agenda."""
     requesters = func.count(func.distinct(ContentRequest.user_id))
-    query = (select(ContentRequest.gap_id).join(ContentGap, ContentGap.id == ContentRequest.gap_id)
-             .where(ContentGap.status == "open"))
+    query = (
+        select(ContentRequest.gap_id)
+        .join(ContentGap, ContentGap.id == ContentRequest.gap_id)
+        .where(ContentGap.status == "open")
+    )
     if since is not None:
         query = query.where(ContentRequest.created_at >= since)
-    gap_ids = list(session.scalars(query.group_by(ContentRequest.gap_id)
-                                   .order_by(requesters.desc(), func.max(ContentRequest.created_at).desc())
-                                   .limit(limit)))
+    gap_ids = list(
+        session.scalars(
+            query.group_by(ContentRequest.gap_id)
+            .order_by(requesters.desc(), func.max(ContentRequest.created_at).desc())
+            .limit(limit)
+        )
+    )
     found = requests_by_gap(session, gap_ids)
     return [found[g] for g in gap_ids if g in found]
 
@@ -176,28 +206,42 @@ def open_requests(session: Session, limit: int = 10, since: datetime | None = No
 # --- telling requesters their content is ready ---------------------------------------------
 def pending_notices(session: Session, gap_ids: list[int] | None = None) -> list[AnswerNotice]:
     """Requesters of answered gaps not yet told, one notice per (gap, requester)."""
-    query = (select(ContentRequest.user_id, ContentRequest.need, ContentGap.id, ContentGap.objection, ContentItem)
-             .join(ContentGap, ContentGap.id == ContentRequest.gap_id)
-             .join(ContentItem, ContentItem.id == ContentGap.answered_item_id)
-             .where(ContentRequest.notified_at.is_(None), ContentGap.status.in_(ANSWERED))
-             .order_by(ContentGap.id, ContentRequest.user_id, ContentRequest.id))
+    query = (
+        select(ContentRequest.user_id, ContentRequest.need, ContentGap.id, ContentGap.objection, ContentItem)
+        .join(ContentGap, ContentGap.id == ContentRequest.gap_id)
+        .join(ContentItem, ContentItem.id == ContentGap.answered_item_id)
+        .where(ContentRequest.notified_at.is_(None), ContentGap.status.in_(ANSWERED))
+        .order_by(ContentGap.id, ContentRequest.user_id, ContentRequest.id)
+    )
     if gap_ids is not None:
         query = query.where(ContentGap.id.in_(gap_ids))
     grouped: dict[tuple[int, str], list] = {}
     for user_id, need, gap_id, objection, item in session.execute(query):
         grouped.setdefault((gap_id, user_id), [objection, item, []])[2].append(need)
-    return [AnswerNotice(user_id, gap_id, objection, tuple(dict.fromkeys(needs)),
-                         AnswerItem(item.id, item.title, item.url, item.summary or ""))
-            for (gap_id, user_id), (objection, item, needs) in grouped.items()]
+    return [
+        AnswerNotice(
+            user_id,
+            gap_id,
+            objection,
+            tuple(dict.fromkeys(needs)),
+            AnswerItem(item.id, item.title, item.url, item.summary or ""),
+        )
+        for (gap_id, user_id), (objection, item, needs) in grouped.items()
+    ]
 
 
 def claim(services: Services, notice: AnswerNotice) -> bool:
     """Take the right to send this notice (exactly one caller wins), in its own transaction."""
     with services.db.session() as session:
-        claimed = (update(ContentRequest)
-                   .where(ContentRequest.gap_id == notice.gap_id, ContentRequest.user_id == notice.user_id,
-                          ContentRequest.notified_at.is_(None))
-                   .values(notified_at=services.now()))
+        claimed = (
+            update(ContentRequest)
+            .where(
+                ContentRequest.gap_id == notice.gap_id,
+                ContentRequest.user_id == notice.user_id,
+                ContentRequest.notified_at.is_(None),
+            )
+            .values(notified_at=services.now())
+        )
         result = cast("CursorResult[Any]", session.execute(claimed))
         return (result.rowcount or 0) > 0
 
@@ -205,10 +249,15 @@ def claim(services: Services, notice: AnswerNotice) -> bool:
 def release(services: Services, notice: AnswerNotice, claimed_at_or_after: datetime) -> None:
     """Slack refused the DM: hand the notice back so a later run sends it."""
     with services.db.session() as session:
-        session.execute(update(ContentRequest)
-                        .where(ContentRequest.gap_id == notice.gap_id, ContentRequest.user_id == notice.user_id,
-                               ContentRequest.notified_at >= claimed_at_or_after)
-                        .values(notified_at=None))
+        session.execute(
+            update(ContentRequest)
+            .where(
+                ContentRequest.gap_id == notice.gap_id,
+                ContentRequest.user_id == notice.user_id,
+                ContentRequest.notified_at >= claimed_at_or_after,
+            )
+            .values(notified_at=None)
+        )
 
 
 def notify_requesters(services: Services, client: WebClient, gap_ids: list[int] | None = None) -> int:

@@ -74,16 +74,19 @@ def validate_filters(vocabulary: Vocabulary, filters: Mapping[str, Sequence[str]
             normalized = vocabulary.check(facet, value)
             if normalized is None:
                 allowed = ", ".join(vocabulary.allowed(facet))
-                raise InvalidInput(f"`{facet}:{escape(normalize_value(value)[:40])}` is not a {facet} I know. "
-                                   f"Allowed {facet} values: {allowed}.")
+                raise InvalidInput(
+                    f"`{facet}:{escape(normalize_value(value)[:40])}` is not a {facet} I know. "
+                    f"Allowed {facet} values: {allowed}."
+                )
             good.append(normalized)
         checked[facet] = tuple(dict.fromkeys(good))
     return checked
 
 
 class Searcher:
-    def __init__(self, db, index_of, embedder_of, cache: DbEmbeddingCache, vocabulary: Vocabulary,
-                 now, results: int) -> None:
+    def __init__(
+        self, db, index_of, embedder_of, cache: DbEmbeddingCache, vocabulary: Vocabulary, now, results: int
+    ) -> None:
         self.db = db
         self._index_of = index_of
         self._embedder_of = embedder_of
@@ -96,8 +99,9 @@ class Searcher:
     def index(self) -> ContentIndex:
         return self._index_of()
 
-    def search(self, raw: str, *, user_id: str, channel_id: str = "", k: int | None = None,
-               record: bool = True) -> SearchOutcome:
+    def search(
+        self, raw: str, *, user_id: str, channel_id: str = "", k: int | None = None, record: bool = True
+    ) -> SearchOutcome:
         from content_index import parse_query
 
         parsed = parse_query(clean_slack_text(raw))
@@ -106,12 +110,12 @@ class Searcher:
         if not text or not has_words(text):
             raise InvalidInput(
                 "Tell me what the prospect said, in words, e.g. `/content we're 2x the price of Vantage`"
-                + (" (after the filters)." if filters else "."))
+                + (" (after the filters)." if filters else ".")
+            )
         k = k or self.page
         # one more than shown: tells whether More results has anything to show
         result: SearchResult = self.index.search(text, k=k + 1, filters=filters or None)
-        outcome = SearchOutcome(None, text, filters, [], result.confident, float(result.confidence),
-                                weak=result.weak)
+        outcome = SearchOutcome(None, text, filters, [], result.confident, float(result.confidence), weak=result.weak)
         now = self.now()
         with self.db.session() as session:
             outcome.results = self._results(session, [h for h in result.hits][:k], result)
@@ -120,11 +124,17 @@ class Searcher:
                 return outcome
             if not outcome.confident:
                 outcome.gap_id = self._record_gap(session, text, result.query_vector, now)
-            search = ContentSearch(user_id=user_id, channel_id=channel_id or "", query=text,
-                                   filters={k_: list(v) for k_, v in filters.items()},
-                                   result_ids=[r.item.id for r in outcome.results],
-                                   confident=outcome.confident, confidence=outcome.confidence,
-                                   gap_id=outcome.gap_id, created_at=now)
+            search = ContentSearch(
+                user_id=user_id,
+                channel_id=channel_id or "",
+                query=text,
+                filters={k_: list(v) for k_, v in filters.items()},
+                result_ids=[r.item.id for r in outcome.results],
+                confident=outcome.confident,
+                confidence=outcome.confidence,
+                gap_id=outcome.gap_id,
+                created_at=now,
+            )
             session.add(search)
             session.flush()
             outcome.search_id = search.id
@@ -148,19 +158,36 @@ class Searcher:
                 if item is None:
                     continue  # removed from the library since
                 hit = by_id.get(item_id)
-                results.append(ResultItem(item_view(item), hit.score if hit else 0.0,
-                                          hit.reason if hit else "", hit.reason_kind if hit else "title"))
+                results.append(
+                    ResultItem(
+                        item_view(item),
+                        hit.score if hit else 0.0,
+                        hit.reason if hit else "",
+                        hit.reason_kind if hit else "title",
+                    )
+                )
             search.result_ids = [r.item.id for r in results]  # what this search has now shown
             extra = len([h for h in result.hits if int(h.doc_id) not in set(ordered)])
-            return SearchOutcome(search.id, search.query, filters, results, search.confident, search.confidence,
-                                 gap_id=search.gap_id, weak=bool(result.weak),
-                                 has_more=extra > 0 and len(results) < MAX_RESULTS)
+            return SearchOutcome(
+                search.id,
+                search.query,
+                filters,
+                results,
+                search.confident,
+                search.confidence,
+                gap_id=search.gap_id,
+                weak=bool(result.weak),
+                has_more=extra > 0 and len(results) < MAX_RESULTS,
+            )
 
     def _results(self, session: Session, hits, result) -> list[ResultItem]:
         ids = [int(h.doc_id) for h in hits]
         items = {i.id: i for i in session.scalars(select(ContentItem).where(ContentItem.id.in_(ids)))} if ids else {}
-        return [ResultItem(item_view(items[int(h.doc_id)]), h.score, h.reason, h.reason_kind)
-                for h in hits if int(h.doc_id) in items]
+        return [
+            ResultItem(item_view(items[int(h.doc_id)]), h.score, h.reason, h.reason_kind)
+            for h in hits
+            if int(h.doc_id) in items
+        ]
 
     def _record_gap(self, session: Session, text: str, query_vector, now) -> int:
         """Join the most similar open gap, or open a new one. The query's vector comes from the
@@ -171,8 +198,11 @@ class Searcher:
         gaps = gaps_mod.open_gaps(session)
         phrasings = open_gap_phrasings(session, gaps)
         vectors = embed_cached(self._embedder_of(), self.cache, [t for group in phrasings for t in group])
-        gap = gaps_mod.nearest_gap(gaps, [np.stack([vectors[t] for t in group]) for group in phrasings],
-                                   np.asarray(query_vector, dtype=np.float32))
+        gap = gaps_mod.nearest_gap(
+            gaps,
+            [np.stack([vectors[t] for t in group]) for group in phrasings],
+            np.asarray(query_vector, dtype=np.float32),
+        )
         return gaps_mod.add_to_gap(session, gap, objection, now).id
 
 
@@ -181,8 +211,11 @@ def open_gap_phrasings(session: Session, gaps: list[ContentGap], limit: int = 5)
     if not gaps:
         return []
     ids = [g.id for g in gaps]
-    rows = session.execute(select(ContentSearch.gap_id, ContentSearch.query)
-                           .where(ContentSearch.gap_id.in_(ids)).order_by(ContentSearch.id.desc())).all()
+    rows = session.execute(
+        select(ContentSearch.gap_id, ContentSearch.query)
+        .where(ContentSearch.gap_id.in_(ids))
+        .order_by(ContentSearch.id.desc())
+    ).all()
     recent: dict[int, list[str]] = {}
     for gap_id, query in rows:
         if gap_id is None:
@@ -199,6 +232,8 @@ def owned_search(session: Session, search_id: int | None, user_id: str, action: 
     if search is None:
         raise NotFound("That search is no longer available; run /content again.")
     if search.user_id != user_id:
-        raise PermissionDenied(f"Only <@{search.user_id}>, who ran this search, can {action} on it. "
-                               "Run /content yourself to get your own results.")
+        raise PermissionDenied(
+            f"Only <@{search.user_id}>, who ran this search, can {action} on it. "
+            "Run /content yourself to get your own results."
+        )
     return search

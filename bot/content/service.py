@@ -38,8 +38,16 @@ if TYPE_CHECKING:
     from bot.services import Services
     from content_index import ContentIndex
 
-__all__ = ["MARKETING_ROLES", "MAX_TAG_ITEMS", "ContentService", "ImportOutcome", "ItemView", "LearnedView",
-           "ResultItem", "SearchOutcome"]
+__all__ = [
+    "MARKETING_ROLES",
+    "MAX_TAG_ITEMS",
+    "ContentService",
+    "ImportOutcome",
+    "ItemView",
+    "LearnedView",
+    "ResultItem",
+    "SearchOutcome",
+]
 
 
 class ContentService:
@@ -50,8 +58,15 @@ class ContentService:
         self.cache = DbEmbeddingCache(self.db)
         self.keeper = IndexKeeper(self.db, lambda: services.embedder, self.cache)
         self.catalog = Catalog(self.db, self.keeper, self.vocabulary, services.now)
-        self.searcher = Searcher(self.db, lambda: self.keeper.index, lambda: services.embedder, self.cache,
-                                 self.vocabulary, services.now, services.settings.content_results)
+        self.searcher = Searcher(
+            self.db,
+            lambda: self.keeper.index,
+            lambda: services.embedder,
+            self.cache,
+            self.vocabulary,
+            services.now,
+            services.settings.content_results,
+        )
         self.feedback = Feedback(self.db, services.now, self.keeper.refresh_soon, find_items)
 
     # --- the index -------------------------------------------------------------------------
@@ -122,8 +137,9 @@ class ContentService:
     def validate_filters(self, filters):
         return validate_filters(self.vocabulary, filters)
 
-    def search(self, raw: str, *, user_id: str, channel_id: str = "", k: int | None = None,
-               record: bool = True) -> SearchOutcome:
+    def search(
+        self, raw: str, *, user_id: str, channel_id: str = "", k: int | None = None, record: bool = True
+    ) -> SearchOutcome:
         return self.searcher.search(raw, user_id=user_id, channel_id=channel_id, k=k, record=record)
 
     def more_results(self, *, user_id: str, search_id: int) -> SearchOutcome:
@@ -131,13 +147,14 @@ class ContentService:
 
     # --- feedback and marketing ----------------------------------------------------------------
     def record_share(self, *, user_id: str, channel_id: str, search_id: int | None, item_id: int) -> ItemView:
-        return self.feedback.record_share(user_id=user_id, channel_id=channel_id, search_id=search_id,
-                                          item_id=item_id)
+        return self.feedback.record_share(user_id=user_id, channel_id=channel_id, search_id=search_id, item_id=item_id)
 
-    def record_feedback(self, *, user_id: str, channel_id: str, search_id: int | None, item_id: int,
-                        helpful: bool) -> tuple[ItemView, str | None]:
-        return self.feedback.record_feedback(user_id=user_id, channel_id=channel_id, search_id=search_id,
-                                             item_id=item_id, helpful=helpful)
+    def record_feedback(
+        self, *, user_id: str, channel_id: str, search_id: int | None, item_id: int, helpful: bool
+    ) -> tuple[ItemView, str | None]:
+        return self.feedback.record_feedback(
+            user_id=user_id, channel_id=channel_id, search_id=search_id, item_id=item_id, helpful=helpful
+        )
 
     def require_marketer(self, user_id: str, action: str) -> None:
         self.feedback.require_marketer(user_id, action)

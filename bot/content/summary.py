@@ -17,10 +17,10 @@ from bot.models.content import ContentGap
 @dataclass(frozen=True)
 class MarketingSummary:
     period_label: str
-    gaps: list[gaps_mod.GapSummary]                     # top open gaps seen this week
-    requests: dict[int, content_requests.GapRequests]   # requests on those gaps (and other requested gaps)
+    gaps: list[gaps_mod.GapSummary]  # top open gaps seen this week
+    requests: dict[int, content_requests.GapRequests]  # requests on those gaps (and other requested gaps)
     not_helpful: list[report_mod.ItemUsage]
-    unused: list[report_mod.ItemUsage]                  # a few never-shared items, never-shown first
+    unused: list[report_mod.ItemUsage]  # a few never-shared items, never-shown first
     unused_count: int
 
 
@@ -38,9 +38,18 @@ def marketing_summary(session: Session, now: datetime, *, days: int = 7, top: in
     for r in requested:
         gap = session.get(ContentGap, r.gap_id) if r.gap_id not in listed else None
         if gap is not None:
-            extra.append(gaps_mod.GapSummary(gap.id, gap.objection, gap.count, gap.last_seen, gap.first_seen,
-                                             requesters=r.requesters))
+            extra.append(
+                gaps_mod.GapSummary(
+                    gap.id, gap.objection, gap.count, gap.last_seen, gap.first_seen, requesters=r.requesters
+                )
+            )
     unused = [i for g in report.unused for i in (*g.never_shown, *g.never_shared)]
     unused.sort(key=lambda i: (i.shown, i.title.lower()))
-    return MarketingSummary(period.label, (extra + list(gaps))[:top], requests, report.most_not_helpful[:top],
-                            unused[:top], report.unused_count)
+    return MarketingSummary(
+        period.label,
+        (extra + list(gaps))[:top],
+        requests,
+        report.most_not_helpful[:top],
+        unused[:top],
+        report.unused_count,
+    )

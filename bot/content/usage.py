@@ -21,9 +21,14 @@ class SharedItem:
 
 def share_count(session: Session, start: datetime, end: datetime) -> int:
     """Content shares (the "Share in channel" button) with start <= time < end."""
-    return int(session.scalar(
-        select(func.count(ContentEvent.id)).where(
-            ContentEvent.kind == "share", ContentEvent.created_at >= start, ContentEvent.created_at < end)) or 0)
+    return int(
+        session.scalar(
+            select(func.count(ContentEvent.id)).where(
+                ContentEvent.kind == "share", ContentEvent.created_at >= start, ContentEvent.created_at < end
+            )
+        )
+        or 0
+    )
 
 
 def most_shared(session: Session, since: datetime, limit: int = 5) -> list[SharedItem]:
@@ -35,5 +40,6 @@ def most_shared(session: Session, since: datetime, limit: int = 5) -> list[Share
         .where(ContentEvent.kind == "share", ContentEvent.created_at >= since)
         .group_by(ContentItem.id, ContentItem.title, ContentItem.url)
         .order_by(shares.desc(), ContentItem.title)
-        .limit(limit)).all()
+        .limit(limit)
+    ).all()
     return [SharedItem(r.id, r.title, r.url, int(r.shares)) for r in rows]

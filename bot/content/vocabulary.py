@@ -17,13 +17,32 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.errors import ConfigError
 
 DEFAULT_TYPES = (
-    "case_study", "whitepaper", "one_pager", "battlecard", "competitor_comparison", "roi_calculator",
-    "email_template", "webinar", "blog_post", "security_doc", "implementation_guide", "pricing_faq",
-    "product_sheet", "sales_script", "video",
+    "case_study",
+    "whitepaper",
+    "one_pager",
+    "battlecard",
+    "competitor_comparison",
+    "roi_calculator",
+    "email_template",
+    "webinar",
+    "blog_post",
+    "security_doc",
+    "implementation_guide",
+    "pricing_faq",
+    "product_sheet",
+    "sales_script",
+    "video",
 )
 DEFAULT_STAGES = ("awareness", "consideration", "decision", "retention")
 DEFAULT_PERSONAS = (
-    "cfo", "it_security", "data_team", "ops_leader", "marketing_leader", "sales_leader", "end_user", "executive",
+    "cfo",
+    "it_security",
+    "data_team",
+    "ops_leader",
+    "marketing_leader",
+    "sales_leader",
+    "end_user",
+    "executive",
 )
 FACETS = ("type", "stage", "persona")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
@@ -63,8 +82,10 @@ def _parse_list(env_name: str, raw: str | None, default: tuple[str, ...]) -> tup
     values = tuple(dict.fromkeys(normalize_value(v) for v in raw.split(",") if v.strip()))
     bad = [v for v in values if not _SLUG.match(v)]
     if bad or not values:
-        raise ConfigError(f"{env_name} is malformed: expected a comma-separated list of words such as "
-                          f"case_study,whitepaper (got {(bad or [raw])[0][:40]!r}).")
+        raise ConfigError(
+            f"{env_name} is malformed: expected a comma-separated list of words such as "
+            f"case_study,whitepaper (got {(bad or [raw])[0][:40]!r})."
+        )
     return values
 
 

@@ -24,7 +24,7 @@ from bot.models.crm import CrmAlert, CrmRecord
 
 log = logging.getLogger(__name__)
 
-ALERT_WINDOW = timedelta(days=14)    # older breaches are history (the summary counts them), not alerts
+ALERT_WINDOW = timedelta(days=14)  # older breaches are history (the summary counts them), not alerts
 MAX_ATTEMPTS = 5
 MAX_SUMMARY_ITEMS = 10
 
@@ -32,12 +32,12 @@ MAX_SUMMARY_ITEMS = 10
 @dataclass
 class Breach:
     connector: str
-    stage: str                   # /lead-def key
+    stage: str  # /lead-def key
     owner_team: str
     sla_text: str
     object_type: str
     external_id: str
-    name: str                    # untrusted CRM text: escaped when rendered
+    name: str  # untrusted CRM text: escaped when rendered
     owner_email: str
     url: str
     entered_at: datetime
@@ -51,7 +51,7 @@ class Breach:
 @dataclass
 class StageCompliance:
     stage: str
-    due: int              # entries whose deadline has passed
+    due: int  # entries whose deadline has passed
     on_time: int
 
     @property
@@ -69,8 +69,14 @@ class AlertReport:
     summaries: int = 0
 
 
-def find_breaches(session: Session, connector: str, now: datetime, *, maps: list[funnel.StageMap] | None = None,
-                  window: timedelta = ALERT_WINDOW) -> tuple[list[Breach], list[StageCompliance]]:
+def find_breaches(
+    session: Session,
+    connector: str,
+    now: datetime,
+    *,
+    maps: list[funnel.StageMap] | None = None,
+    window: timedelta = ALERT_WINDOW,
+) -> tuple[list[Breach], list[StageCompliance]]:
     maps = funnel.stage_maps(session, connector) if maps is None else maps
     maps = [m for m in maps if m.sla is not None]
     entries = funnel.stage_entries(session, connector, maps, now - window, now)
@@ -88,8 +94,11 @@ def find_breaches(session: Session, connector: str, now: datetime, *, maps: list
     records = {}
     ids = sorted({e.external_id for e in late})
     for start in range(0, len(ids), 500):
-        for row in session.scalars(select(CrmRecord).where(CrmRecord.connector == connector,
-                                                           CrmRecord.external_id.in_(ids[start:start + 500]))):
+        for row in session.scalars(
+            select(CrmRecord).where(
+                CrmRecord.connector == connector, CrmRecord.external_id.in_(ids[start : start + 500])
+            )
+        ):
             records[(row.object_type, row.external_id)] = row
     breaches = []
     for entry in sorted(late, key=lambda e: e.entered_at):
@@ -97,9 +106,21 @@ def find_breaches(session: Session, connector: str, now: datetime, *, maps: list
         if record is None or entry.deadline is None:
             continue
         m = by_key[entry.stage]
-        breaches.append(Breach(connector, m.key, m.owner, m.sla_text, entry.object_type, entry.external_id,
-                               record.name or record.email or entry.external_id, record.owner_email, record.url,
-                               entry.entered_at, entry.deadline))
+        breaches.append(
+            Breach(
+                connector,
+                m.key,
+                m.owner,
+                m.sla_text,
+                entry.object_type,
+                entry.external_id,
+                record.name or record.email or entry.external_id,
+                record.owner_email,
+                record.url,
+                entry.entered_at,
+                entry.deadline,
+            )
+        )
     return breaches, list(compliance.values())
 
 
@@ -108,8 +129,9 @@ def claim(db, key: str, kind: str, recipient: str, now: datetime) -> int | None:
     """The alert's row id if this process may send it now (new, or failed and due for a retry)."""
     try:
         with db.session() as session:
-            row = CrmAlert(alert_key=key, kind=kind, recipient=recipient, status="sending", attempts=1,
-                           created_at=now, due_at=now)
+            row = CrmAlert(
+                alert_key=key, kind=kind, recipient=recipient, status="sending", attempts=1, created_at=now, due_at=now
+            )
             session.add(row)
             session.flush()
             return row.id
@@ -119,9 +141,11 @@ def claim(db, key: str, kind: str, recipient: str, now: datetime) -> int | None:
         row = session.scalars(select(CrmAlert).where(CrmAlert.alert_key == key)).one_or_none()
         if row is None or row.status != "failed" or row.attempts >= MAX_ATTEMPTS:
             return None
-        result = session.execute(update(CrmAlert).where(CrmAlert.id == row.id, CrmAlert.status == "failed",
-                                                        CrmAlert.attempts == row.attempts)
-                                 .values(status="sending", attempts=row.attempts + 1, recipient=recipient))
+        result = session.execute(
+            update(CrmAlert)
+            .where(CrmAlert.id == row.id, CrmAlert.status == "failed", CrmAlert.attempts == row.attempts)
+            .values(status="sending", attempts=row.attempts + 1, recipient=recipient)
+        )
         return row.id if result.rowcount == 1 else None
 
 
@@ -171,8 +195,9 @@ class Router:
         return self.user_for(breach.owner_email) or self.channel_for(breach.owner_team)
 
 
-def post_breaches(services, connector: str, *, client=None, now: datetime | None = None,
-                  summary: bool = True) -> AlertReport:
+def post_breaches(
+    services, connector: str, *, client=None, now: datetime | None = None, summary: bool = True
+) -> AlertReport:
     from slack_sdk.errors import SlackApiError
 
     from bot.render import crm as render
@@ -198,8 +223,9 @@ def post_breaches(services, connector: str, *, client=None, now: datetime | None
             continue
         text, blocks = render.breach_message(breach, services.settings.timezone)
         try:
-            response = client.chat_postMessage(channel=recipient, text=text, blocks=blocks,
-                                               unfurl_links=False, unfurl_media=False)
+            response = client.chat_postMessage(
+                channel=recipient, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
         except Exception as exc:  # noqa: BLE001 - SlackApiError or a connection error: retry on a later run
             finish(services.db, alert_id, now, error=f"{type(exc).__name__}: {str(exc)[:200]}")
             report.failed.append(breach.key)
@@ -211,8 +237,9 @@ def post_breaches(services, connector: str, *, client=None, now: datetime | None
     return report
 
 
-def post_summary(services, client, connector: str, breaches: list[Breach], compliance: list[StageCompliance],
-                 now: datetime) -> int:
+def post_summary(
+    services, client, connector: str, breaches: list[Breach], compliance: list[StageCompliance], now: datetime
+) -> int:
     """Once a day, to each sales and marketing head (DM)."""
     from zoneinfo import ZoneInfo
 
@@ -222,8 +249,9 @@ def post_summary(services, client, connector: str, breaches: list[Breach], compl
 
     day = now.astimezone(ZoneInfo(services.settings.timezone)).date().isoformat()
     with services.db.session() as session:
-        heads = sorted(set(roles.users_with_role(session, Role.sales_head)
-                           + roles.users_with_role(session, Role.marketing_head)))
+        heads = sorted(
+            set(roles.users_with_role(session, Role.sales_head) + roles.users_with_role(session, Role.marketing_head))
+        )
     sent = 0
     yesterday = [b for b in breaches if b.deadline > now - timedelta(days=1)]
     text, blocks = render.summary_message(connector, day, yesterday, breaches, compliance)

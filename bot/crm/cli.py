@@ -63,14 +63,19 @@ def crm_check() -> None:
             sla = f", SLA {m.sla_text!r}" if m.sla else ", no SLA deadline found"
             typer.echo(f"  stage {m.key} ← {LABELS[connector.name]} {', '.join(m.values)}{sla}")
     else:
-        typer.echo(f"  No /lead-def stage names its {LABELS[connector.name]} counterpart yet: add "
-                   f"`crm: {{{connector.name}: [...]}}` to the stages (revalign lead-def export / import).")
+        typer.echo(
+            f"  No /lead-def stage names its {LABELS[connector.name]} counterpart yet: add "
+            f"`crm: {{{connector.name}: [...]}}` to the stages (revalign lead-def export / import)."
+        )
 
 
 @crm_cli.command("sync")
 def crm_sync(
-    since: str | None = typer.Option(None, help="Pull records changed since a date, time or age (30d); "
-                                                     "default: since the last sync (everything the first time)."),
+    since: str | None = typer.Option(
+        None,
+        help="Pull records changed since a date, time or age (30d); "
+        "default: since the last sync (everything the first time).",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Pull and compute, store nothing, post nothing."),
     alerts: bool = typer.Option(True, help="Post SLA-breach alerts and the heads' summary after the sync."),
 ) -> None:
@@ -104,8 +109,11 @@ def crm_sync(
         rates = [f"{a}→{b} {r * 100:.0f}%" for a, b, r in funnel.conversions(report.maps, numbers) if r is not None]
         if rates:
             typer.echo(f"    conversion: {', '.join(rates)}")
-        money = [f"{catalog.BY_KEY[k].name} {catalog.format_value(catalog.BY_KEY[k], numbers.metrics[k])}"
-                 for k in ("pipeline_created", "revenue_closed", "deals_won") if k in numbers.metrics]
+        money = [
+            f"{catalog.BY_KEY[k].name} {catalog.format_value(catalog.BY_KEY[k], numbers.metrics[k])}"
+            for k in ("pipeline_created", "revenue_closed", "deals_won")
+            if k in numbers.metrics
+        ]
         if money:
             typer.echo(f"    {', '.join(money)}")
     if report.kpis:
@@ -123,6 +131,8 @@ def _post_alerts(services, connector_name: str) -> None:
     from bot.crm.alerts import post_breaches
 
     alert_report = post_breaches(services, connector_name)
-    typer.echo(f"SLA alerts: {len(alert_report.breaches)} breach(es) in the last 14 days, "
-               f"{len(alert_report.sent)} posted now, {alert_report.already} already posted, "
-               f"{len(alert_report.failed)} failed, {alert_report.summaries} summary DM(s).")
+    typer.echo(
+        f"SLA alerts: {len(alert_report.breaches)} breach(es) in the last 14 days, "
+        f"{len(alert_report.sent)} posted now, {alert_report.already} already posted, "
+        f"{len(alert_report.failed)} failed, {alert_report.summaries} summary DM(s)."
+    )

@@ -21,19 +21,21 @@ from bot.crm.records import DEAL, LEAD
 from bot.kpis import catalog, periods
 from bot.models.crm import CrmRecord, CrmStageEvent
 
-_SLA = re.compile(r"(\d+(?:\.\d+)?)\s*(business\s+days?|working\s+days?|days?|hours?|hrs?|h\b|minutes?|mins?)", re.IGNORECASE)
+_SLA = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(business\s+days?|working\s+days?|days?|hours?|hrs?|h\b|minutes?|mins?)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
 class StageMap:
     key: str
     position: int
-    owner: str                       # marketing / sales / shared
+    owner: str  # marketing / sales / shared
     sla_text: str
     sla: timedelta | None
     business_days: bool
-    values: tuple[str, ...]          # lower-cased CRM values
-    metric_key: str | None           # the catalog's count metric for this stage (MQL → mqls), if any
+    values: tuple[str, ...]  # lower-cased CRM values
+    metric_key: str | None  # the catalog's count metric for this stage (MQL → mqls), if any
 
     def matches(self, event_stage: str) -> bool:
         event = event_stage.lower()
@@ -98,7 +100,7 @@ def stage_maps(session: Session, connector: str) -> list[StageMap]:
 class StageEntry:
     external_id: str
     object_type: str
-    stage: str                    # the /lead-def key
+    stage: str  # the /lead-def key
     entered_at: datetime
     deadline: datetime | None
     followed_up_at: datetime | None
@@ -110,9 +112,9 @@ class StageEntry:
 @dataclass
 class WeekNumbers:
     period: str
-    stage_counts: dict[str, int] = field(default_factory=dict)      # /lead-def key → records that entered
-    followed_up: dict[str, int] = field(default_factory=dict)       # within the stage's SLA
-    metrics: dict[str, float] = field(default_factory=dict)         # catalog key → value
+    stage_counts: dict[str, int] = field(default_factory=dict)  # /lead-def key → records that entered
+    followed_up: dict[str, int] = field(default_factory=dict)  # within the stage's SLA
+    metrics: dict[str, float] = field(default_factory=dict)  # catalog key → value
 
 
 def follow_up_time(entered: datetime, first: datetime | None, last: datetime | None) -> datetime | None:
@@ -121,19 +123,28 @@ def follow_up_time(entered: datetime, first: datetime | None, last: datetime | N
     return min(candidates) if candidates else None
 
 
-def stage_entries(session: Session, connector: str, maps: list[StageMap], start: datetime,
-                  end: datetime) -> list[StageEntry]:
+def stage_entries(
+    session: Session, connector: str, maps: list[StageMap], start: datetime, end: datetime
+) -> list[StageEntry]:
     """Every (record, stage) that entered a mapped stage in [start, end): the earliest matching event."""
     if not maps:
         return []
     rows = session.execute(
-        select(CrmStageEvent.object_type, CrmStageEvent.external_id, CrmStageEvent.stage, CrmStageEvent.entered_at,
-               CrmRecord.first_activity_at, CrmRecord.last_activity_at)
-        .join(CrmRecord, (CrmRecord.connector == CrmStageEvent.connector)
-              & (CrmRecord.object_type == CrmStageEvent.object_type)
-              & (CrmRecord.external_id == CrmStageEvent.external_id))
-        .where(CrmStageEvent.connector == connector, CrmStageEvent.entered_at >= start,
-               CrmStageEvent.entered_at < end)
+        select(
+            CrmStageEvent.object_type,
+            CrmStageEvent.external_id,
+            CrmStageEvent.stage,
+            CrmStageEvent.entered_at,
+            CrmRecord.first_activity_at,
+            CrmRecord.last_activity_at,
+        )
+        .join(
+            CrmRecord,
+            (CrmRecord.connector == CrmStageEvent.connector)
+            & (CrmRecord.object_type == CrmStageEvent.object_type)
+            & (CrmRecord.external_id == CrmStageEvent.external_id),
+        )
+        .where(CrmStageEvent.connector == connector, CrmStageEvent.entered_at >= start, CrmStageEvent.entered_at < end)
     )
     earliest: dict[tuple[str, str, str], StageEntry] = {}
     for object_type, external_id, event_stage, entered, first, last in rows:
@@ -143,13 +154,15 @@ def stage_entries(session: Session, connector: str, maps: list[StageMap], start:
             key = (object_type, external_id, m.key)
             known = earliest.get(key)
             if known is None or entered < known.entered_at:
-                earliest[key] = StageEntry(external_id, object_type, m.key, entered, m.deadline(entered),
-                                           follow_up_time(entered, first, last))
+                earliest[key] = StageEntry(
+                    external_id, object_type, m.key, entered, m.deadline(entered), follow_up_time(entered, first, last)
+                )
     return list(earliest.values())
 
 
-def week_numbers(session: Session, connector: str, period_list: list[str], *, tz: str = "UTC",
-                 maps: list[StageMap] | None = None) -> dict[str, WeekNumbers]:
+def week_numbers(
+    session: Session, connector: str, period_list: list[str], *, tz: str = "UTC", maps: list[StageMap] | None = None
+) -> dict[str, WeekNumbers]:
     maps = stage_maps(session, connector) if maps is None else maps
     if not period_list:
         return {}
@@ -172,15 +185,18 @@ def week_numbers(session: Session, connector: str, period_list: list[str], *, tz
             numbers.followed_up[entry.stage] = numbers.followed_up.get(entry.stage, 0) + 1
     # Deals: pipeline created, won/lost, revenue, cycle.
     deals = session.execute(
-        select(CrmRecord.amount, CrmRecord.created_at, CrmRecord.closed_at, CrmRecord.is_won, CrmRecord.is_closed)
-        .where(CrmRecord.connector == connector, CrmRecord.object_type == DEAL,
-               ((CrmRecord.created_at >= start) & (CrmRecord.created_at < end))
-               | ((CrmRecord.closed_at >= start) & (CrmRecord.closed_at < end)))
+        select(
+            CrmRecord.amount, CrmRecord.created_at, CrmRecord.closed_at, CrmRecord.is_won, CrmRecord.is_closed
+        ).where(
+            CrmRecord.connector == connector,
+            CrmRecord.object_type == DEAL,
+            ((CrmRecord.created_at >= start) & (CrmRecord.created_at < end))
+            | ((CrmRecord.closed_at >= start) & (CrmRecord.closed_at < end)),
+        )
     ).all()
     cycles: dict[str, list[float]] = defaultdict(list)
     for p in result:
-        result[p].metrics.update({"pipeline_created": 0.0, "revenue_closed": 0.0, "deals_won": 0.0,
-                                  "deals_lost": 0.0})
+        result[p].metrics.update({"pipeline_created": 0.0, "revenue_closed": 0.0, "deals_won": 0.0, "deals_lost": 0.0})
     for amount, created, closed, won, is_closed in deals:
         if created is not None and (p := period_of(created)) and created >= start:
             result[p].metrics["pipeline_created"] += amount or 0.0
@@ -201,7 +217,7 @@ def week_numbers(session: Session, connector: str, period_list: list[str], *, tz
                 numbers.metrics[m.metric_key] = float(count)
                 if m.metric_key == "mqls":
                     numbers.metrics["mqls_followed_up"] = float(numbers.followed_up.get(stage_key, 0))
-        for m in maps:   # a mapped stage nobody entered is a real zero, not a missing number
+        for m in maps:  # a mapped stage nobody entered is a real zero, not a missing number
             if m.metric_key and m.metric_key not in numbers.metrics:
                 numbers.metrics[m.metric_key] = 0.0
                 if m.metric_key == "mqls":

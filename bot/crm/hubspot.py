@@ -30,15 +30,43 @@ from bot.crm.records import (
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 200                 # the search endpoints' maximum
-SEARCH_WINDOW = 10_000          # HubSpot's cap on one search's results
-LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
-                    "customer", "evangelist", "other")
-CONTACT_PROPERTIES = ["firstname", "lastname", "email", "lifecyclestage", "hs_lead_status", "hubspot_owner_id",
-                      "createdate", "lastmodifieddate", "hs_sa_first_engagement_date", "notes_last_contacted",
-                      *(f"hs_lifecyclestage_{s}_date" for s in LIFECYCLE_STAGES)]
-DEAL_PROPERTIES = ["dealname", "amount", "dealstage", "pipeline", "hubspot_owner_id", "createdate", "closedate",
-                   "hs_lastmodifieddate", "hs_is_closed_won", "hs_is_closed"]
+PAGE_SIZE = 200  # the search endpoints' maximum
+SEARCH_WINDOW = 10_000  # HubSpot's cap on one search's results
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
+CONTACT_PROPERTIES = [
+    "firstname",
+    "lastname",
+    "email",
+    "lifecyclestage",
+    "hs_lead_status",
+    "hubspot_owner_id",
+    "createdate",
+    "lastmodifieddate",
+    "hs_sa_first_engagement_date",
+    "notes_last_contacted",
+    *(f"hs_lifecyclestage_{s}_date" for s in LIFECYCLE_STAGES),
+]
+DEAL_PROPERTIES = [
+    "dealname",
+    "amount",
+    "dealstage",
+    "pipeline",
+    "hubspot_owner_id",
+    "createdate",
+    "closedate",
+    "hs_lastmodifieddate",
+    "hs_is_closed_won",
+    "hs_is_closed",
+]
 MODIFIED = {LEAD: "lastmodifieddate", DEAL: "hs_lastmodifieddate"}
 
 
@@ -46,16 +74,27 @@ def make_retry(total: int = 6):
     from urllib3.util.retry import Retry
 
     # Search is a POST: it only reads, so retrying it is safe.
-    return Retry(total=total, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504),
-                 allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
-                 raise_on_status=False)
+    return Retry(
+        total=total,
+        backoff_factor=0.5,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
 
 
 class HubSpotConnector:
     name = "hubspot"
 
-    def __init__(self, access_token: str, *, base_url: str = "https://api.hubapi.com",
-                 portal_id: str | None = None, retry_total: int = 6) -> None:
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        base_url: str = "https://api.hubapi.com",
+        portal_id: str | None = None,
+        retry_total: int = 6,
+    ) -> None:
         from hubspot import HubSpot
 
         self.client = HubSpot(access_token=access_token, host=base_url.rstrip("/"), retry=make_retry(retry_total))
@@ -66,18 +105,24 @@ class HubSpotConnector:
     def _call(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:   # noqa: BLE001 - every API package has its own ApiException class
+        except Exception as exc:  # noqa: BLE001 - every API package has its own ApiException class
             status = getattr(exc, "status", None)
-            if not status:   # None, or 0 for a connection error inside the client
+            if not status:  # None, or 0 for a connection error inside the client
                 raise CrmError(f"HubSpot could not be reached: {type(exc).__name__}") from None
             if status == 401:
-                raise CrmError("HubSpot rejected the access token (401): check HUBSPOT_ACCESS_TOKEN "
-                               "(a private-app token) and that the app is still installed.") from None
+                raise CrmError(
+                    "HubSpot rejected the access token (401): check HUBSPOT_ACCESS_TOKEN "
+                    "(a private-app token) and that the app is still installed."
+                ) from None
             if status == 403:
-                raise CrmError("HubSpot refused access (403): the private app needs the scopes "
-                               "crm.objects.contacts.read, crm.objects.deals.read and crm.objects.owners.read.") from None
+                raise CrmError(
+                    "HubSpot refused access (403): the private app needs the scopes "
+                    "crm.objects.contacts.read, crm.objects.deals.read and crm.objects.owners.read."
+                ) from None
             if status == 429:
-                raise RateLimited("HubSpot's rate limit is used up (429 after retries); the sync will resume.") from None
+                raise RateLimited(
+                    "HubSpot's rate limit is used up (429 after retries); the sync will resume."
+                ) from None
             raise CrmError(f"HubSpot answered {status} {getattr(exc, 'reason', '')}".strip()) from None
 
     # --- owners (for DMs by e-mail) ------------------------------------------------------------
@@ -86,8 +131,9 @@ class HubSpotConnector:
             owners: dict[str, str] = {}
             after = None
             while True:
-                page = self._call(self.client.crm.owners.owners_api.get_page, limit=100,
-                                  **({"after": after} if after else {}))
+                page = self._call(
+                    self.client.crm.owners.owners_api.get_page, limit=100, **({"after": after} if after else {})
+                )
                 for owner in page.results or []:
                     if owner.email:
                         owners[str(owner.id)] = owner.email
@@ -104,8 +150,10 @@ class HubSpotConnector:
             page = self._search(object_type, None, None, limit=1)
             counts[object_type] = int(page.get("total") or 0)
         owners = self.owners()
-        return CheckResult(account=f"HubSpot portal {self.portal_id}" if self.portal_id else "HubSpot",
-                           counts={"contacts": counts[LEAD], "deals": counts[DEAL], "owners": len(owners)})
+        return CheckResult(
+            account=f"HubSpot portal {self.portal_id}" if self.portal_id else "HubSpot",
+            counts={"contacts": counts[LEAD], "deals": counts[DEAL], "owners": len(owners)},
+        )
 
     # --- pulling ---------------------------------------------------------------------------------
     def _search(self, object_type: str, since: datetime | None, after: str | None, limit: int = PAGE_SIZE):
@@ -113,15 +161,22 @@ class HubSpotConnector:
         from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
 
         modified = MODIFIED[object_type]
-        filters = [{"filters": [{"propertyName": modified, "operator": "GTE",
-                                 "value": str(int(since.timestamp() * 1000))}]}] if since else []
-        request_class, api = ((ContactSearch, self.client.crm.contacts.search_api) if object_type == LEAD
-                              else (DealSearch, self.client.crm.deals.search_api))
+        filters = (
+            [{"filters": [{"propertyName": modified, "operator": "GTE", "value": str(int(since.timestamp() * 1000))}]}]
+            if since
+            else []
+        )
+        request_class, api = (
+            (ContactSearch, self.client.crm.contacts.search_api)
+            if object_type == LEAD
+            else (DealSearch, self.client.crm.deals.search_api)
+        )
         request = request_class(
             filter_groups=filters,
             sorts=[{"propertyName": modified, "direction": "ASCENDING"}],
             properties=CONTACT_PROPERTIES if object_type == LEAD else DEAL_PROPERTIES,
-            limit=limit, after=after,
+            limit=limit,
+            after=after,
         )
         # The client sends, authenticates and retries; its per-object model deserialization (dateutil
         # on every timestamp) costs ~5× the whole rest of the sync, so the page's JSON is read as is.
@@ -136,7 +191,7 @@ class HubSpotConnector:
             owners = self.owners()
         except RateLimited:
             raise
-        except CrmError as exc:   # no owners scope: alerts go to team channels instead of owners' DMs
+        except CrmError as exc:  # no owners scope: alerts go to team channels instead of owners' DMs
             log.warning("HubSpot owners unavailable (%s); SLA alerts will go to team channels", exc)
             owners = self._owners = {}
         total: int | None = None
@@ -160,8 +215,11 @@ class HubSpotConnector:
                 if window_start is not None and newest <= window_start:
                     # 10,000 records changed in the same millisecond: a search cannot page past them,
                     # so step over that millisecond rather than loop (logged; a --since re-read finds them).
-                    log.warning("HubSpot: more than %d %s records share one modified time; skipping ahead",
-                                SEARCH_WINDOW, object_type)
+                    log.warning(
+                        "HubSpot: more than %d %s records share one modified time; skipping ahead",
+                        SEARCH_WINDOW,
+                        object_type,
+                    )
                     newest = window_start + timedelta(milliseconds=1)
                 window_start, after, seen_in_window = newest, None, 0
 
@@ -181,22 +239,45 @@ class HubSpotConnector:
             if stage and not any(e[0] == f"lifecyclestage:{stage}" for e in events):
                 events.append((f"lifecyclestage:{stage}", modified))
             status = clip(p.get("hs_lead_status"), 128)
-            if status:   # HubSpot keeps no entry date for lead status: first seen by a sync
+            if status:  # HubSpot keeps no entry date for lead status: first seen by a sync
                 events.append((f"status:{status}", modified))
             name = clip(f"{p.get('firstname') or ''} {p.get('lastname') or ''}", 255) or clip(p.get("email"), 255)
-            return Record(LEAD, object_id, modified, name=name, email=clip(p.get("email"), 255),
-                          stage=stage, status=status, owner_id=owner_id, owner_email=owners.get(owner_id, ""),
-                          created_at=created, first_activity_at=parse_time(p.get("hs_sa_first_engagement_date")),
-                          last_activity_at=parse_time(p.get("notes_last_contacted")),
-                          url=self._url("0-1", object_id), events=events)
+            return Record(
+                LEAD,
+                object_id,
+                modified,
+                name=name,
+                email=clip(p.get("email"), 255),
+                stage=stage,
+                status=status,
+                owner_id=owner_id,
+                owner_email=owners.get(owner_id, ""),
+                created_at=created,
+                first_activity_at=parse_time(p.get("hs_sa_first_engagement_date")),
+                last_activity_at=parse_time(p.get("notes_last_contacted")),
+                url=self._url("0-1", object_id),
+                events=events,
+            )
         stage = clip(p.get("dealstage"), 128)
         won = str(p.get("hs_is_closed_won") or "").lower() == "true"
         closed = won or str(p.get("hs_is_closed") or "").lower() == "true"
         events = [(f"stage:{stage}", modified)] if stage else []
-        return Record(DEAL, object_id, modified, name=clip(p.get("dealname"), 255), stage=stage,
-                      owner_id=owner_id, owner_email=owners.get(owner_id, ""), amount=parse_amount(p.get("amount")),
-                      created_at=created, closed_at=parse_time(p.get("closedate")) if closed else None,
-                      is_won=won, is_closed=closed, url=self._url("0-3", object_id), events=events)
+        return Record(
+            DEAL,
+            object_id,
+            modified,
+            name=clip(p.get("dealname"), 255),
+            stage=stage,
+            owner_id=owner_id,
+            owner_email=owners.get(owner_id, ""),
+            amount=parse_amount(p.get("amount")),
+            created_at=created,
+            closed_at=parse_time(p.get("closedate")) if closed else None,
+            is_won=won,
+            is_closed=closed,
+            url=self._url("0-3", object_id),
+            events=events,
+        )
 
     def _url(self, type_id: str, object_id) -> str:
         if not self.portal_id:

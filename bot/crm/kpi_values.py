@@ -27,11 +27,12 @@ class WriteReport:
     stored: int = 0
     updated: int = 0
     unchanged: int = 0
-    overridden: list[str] = field(default_factory=list)    # "MQLs 2026-W47: typed 130 (slack) → 124"
+    overridden: list[str] = field(default_factory=list)  # "MQLs 2026-W47: typed 130 (slack) → 124"
 
 
-def write_synced(session: Session, values: dict[tuple[str, str], float], *, connector: str,
-                 now: datetime) -> WriteReport:
+def write_synced(
+    session: Session, values: dict[tuple[str, str], float], *, connector: str, now: datetime
+) -> WriteReport:
     from bot.kpis import catalog
 
     report = WriteReport()
@@ -40,15 +41,27 @@ def write_synced(session: Session, values: dict[tuple[str, str], float], *, conn
     for (metric_key, period), value in sorted(values.items()):
         row = existing.get((metric_key, period))
         if row is None:
-            session.add(KpiValue(metric=metric_key, period=period, value=value, source=connector,
-                                 updated_by=SYNC_USER, created_at=now, updated_at=now, synced_at=now))
+            session.add(
+                KpiValue(
+                    metric=metric_key,
+                    period=period,
+                    value=value,
+                    source=connector,
+                    updated_by=SYNC_USER,
+                    created_at=now,
+                    updated_at=now,
+                    synced_at=now,
+                )
+            )
             report.stored += 1
             continue
         if row.source not in CRM_SOURCES:
             if row.value != value:
                 metric = catalog.BY_KEY[metric_key]
-                report.overridden.append(f"{metric.name} {period}: {catalog.format_value(metric, row.value)} "
-                                         f"({row.source}) → {catalog.format_value(metric, value)}")
+                report.overridden.append(
+                    f"{metric.name} {period}: {catalog.format_value(metric, row.value)} "
+                    f"({row.source}) → {catalog.format_value(metric, value)}"
+                )
             row.overridden_value, row.overridden_source, row.overridden_by = row.value, row.source, row.updated_by
         if row.value == value and row.source == connector:
             report.unchanged += 1

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Protocol
 
-LEAD = "lead"    # HubSpot contacts, Salesforce leads
-DEAL = "deal"    # HubSpot deals, Salesforce opportunities
+LEAD = "lead"  # HubSpot contacts, Salesforce leads
+DEAL = "deal"  # HubSpot deals, Salesforce opportunities
 OBJECT_TYPES = (LEAD, DEAL)
 
 LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)   # a record with no timestamp at all never moves the cursor
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a record with no timestamp at all never moves the cursor
 
 
 @dataclass
@@ -23,8 +23,8 @@ class Record:
     modified_at: datetime
     name: str = ""
     email: str = ""
-    stage: str = ""            # lifecycle stage / Lead Status / deal stage / StageName
-    status: str = ""           # HubSpot lead status
+    stage: str = ""  # lifecycle stage / Lead Status / deal stage / StageName
+    status: str = ""  # HubSpot lead status
     owner_id: str = ""
     owner_email: str = ""
     amount: float | None = None
@@ -42,7 +42,7 @@ class Record:
 @dataclass
 class Page:
     records: list[Record]
-    total: int | None = None        # the CRM's count for the whole query, when it says
+    total: int | None = None  # the CRM's count for the whole query, when it says
 
 
 @dataclass
@@ -80,13 +80,13 @@ def parse_time(value: object) -> datetime | None:
     text = str(value).strip()
     if text.isdigit():
         return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    if len(text) == 10:   # a date only (Salesforce LastActivityDate, CloseDate): the end of that day
+    if len(text) == 10:  # a date only (Salesforce LastActivityDate, CloseDate): the end of that day
         try:
             return datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=UTC)
         except ValueError:
             return None
     text = text.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":   # +0000 → +00:00
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 → +00:00
         text = text[:-2] + ":" + text[-2:]
     try:
         parsed = datetime.fromisoformat(text)

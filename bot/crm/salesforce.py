@@ -33,13 +33,13 @@ from bot.crm.records import (
 log = logging.getLogger(__name__)
 
 API_VERSION = "59.0"
-API_HEADROOM = 0.05            # stop when less than 5% of the daily API allowance is left
+API_HEADROOM = 0.05  # stop when less than 5% of the daily API allowance is left
 SERVER_RETRIES = 3
 FIELDS = {
     LEAD: "Id, FirstName, LastName, Email, Status, OwnerId, Owner.Email, CreatedDate, LastModifiedDate, "
-          "IsConverted, ConvertedDate, LastActivityDate",
+    "IsConverted, ConvertedDate, LastActivityDate",
     DEAL: "Id, Name, StageName, Amount, OwnerId, Owner.Email, CreatedDate, CloseDate, IsClosed, IsWon, "
-          "LastModifiedDate",
+    "LastModifiedDate",
 }
 SOBJECT = {LEAD: "Lead", DEAL: "Opportunity"}
 
@@ -51,17 +51,34 @@ def soql_time(value: datetime) -> str:
 class SalesforceConnector:
     name = "salesforce"
 
-    def __init__(self, *, username: str | None = None, password: str | None = None,
-                 security_token: str | None = None, domain: str = "login", login_url: str | None = None,
-                 client_id: str | None = None, client_secret: str | None = None,
-                 refresh_token: str | None = None, retry_pause: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        security_token: str | None = None,
+        domain: str = "login",
+        login_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        retry_pause: float = 0.5,
+    ) -> None:
         import requests
 
-        self._credentials = dict(username=username, password=password, security_token=security_token,
-                                 client_id=client_id, client_secret=client_secret, refresh_token=refresh_token)
+        self._credentials = dict(
+            username=username,
+            password=password,
+            security_token=security_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+        )
         if not refresh_token and not (username and password and security_token):
-            raise CrmError("Salesforce needs SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, "
-                           "or SALESFORCE_CLIENT_ID and SALESFORCE_REFRESH_TOKEN.")
+            raise CrmError(
+                "Salesforce needs SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, "
+                "or SALESFORCE_CLIENT_ID and SALESFORCE_REFRESH_TOKEN."
+            )
         self.domain = domain
         self.login_url = (login_url or f"https://{domain}.salesforce.com").rstrip("/")
         self._login_override = login_url
@@ -84,18 +101,26 @@ class SalesforceConnector:
         else:
             try:
                 session_id, instance = SalesforceLogin(
-                    username=c["username"], password=c["password"], security_token=c["security_token"],
-                    domain=self.domain, session=self.session, sf_version=API_VERSION,
-                    scratch_url=self._login_override)
+                    username=c["username"],
+                    password=c["password"],
+                    security_token=c["security_token"],
+                    domain=self.domain,
+                    session=self.session,
+                    sf_version=API_VERSION,
+                    scratch_url=self._login_override,
+                )
             except SalesforceAuthenticationFailed as exc:
-                raise CrmError(f"Salesforce login failed ({getattr(exc, 'code', 'INVALID_LOGIN')}): check "
-                               "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN.") from None
+                raise CrmError(
+                    f"Salesforce login failed ({getattr(exc, 'code', 'INVALID_LOGIN')}): check "
+                    "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN."
+                ) from None
             except Exception as exc:  # noqa: BLE001 - connection problems of any kind
                 raise CrmError(f"Salesforce could not be reached: {type(exc).__name__}") from None
             instance_url = f"https://{instance}"
         self.instance_url = instance_url.rstrip("/")
-        self.sf = Salesforce(session_id=session_id, instance_url=self.instance_url, session=self.session,
-                             version=API_VERSION)
+        self.sf = Salesforce(
+            session_id=session_id, instance_url=self.instance_url, session=self.session, version=API_VERSION
+        )
 
     def _refresh(self) -> tuple[str, str]:
         c = self._credentials
@@ -111,8 +136,10 @@ class SalesforceConnector:
                 error = response.json().get("error", response.status_code)
             except ValueError:
                 error = response.status_code
-            raise CrmError(f"Salesforce refused the refresh token ({error}): check SALESFORCE_CLIENT_ID, "
-                           "SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN.")
+            raise CrmError(
+                f"Salesforce refused the refresh token ({error}): check SALESFORCE_CLIENT_ID, "
+                "SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN."
+            )
         body = response.json()
         return body["access_token"], body["instance_url"]
 
@@ -140,10 +167,14 @@ class SalesforceConnector:
                 continue
             except SalesforceRefusedRequest as exc:
                 if "REQUEST_LIMIT_EXCEEDED" in str(getattr(exc, "content", "")):
-                    raise RateLimited("Salesforce's API request limit is used up (REQUEST_LIMIT_EXCEEDED); "
-                                      "the sync resumes from where it stopped.") from None
-                raise CrmError("Salesforce refused the request (403): the integration user needs "
-                               "'API Enabled' and read access to Leads and Opportunities.") from None
+                    raise RateLimited(
+                        "Salesforce's API request limit is used up (REQUEST_LIMIT_EXCEEDED); "
+                        "the sync resumes from where it stopped."
+                    ) from None
+                raise CrmError(
+                    "Salesforce refused the request (403): the integration user needs "
+                    "'API Enabled' and read access to Leads and Opportunities."
+                ) from None
             except SalesforceError as exc:
                 status = getattr(exc, "status", 0) or 0
                 if status >= 500 and attempt < SERVER_RETRIES:
@@ -169,8 +200,10 @@ class SalesforceConnector:
     def _check_headroom(self) -> None:
         usage = self.usage()
         if usage and usage[1] and usage[1] - usage[0] < usage[1] * API_HEADROOM:
-            raise RateLimited(f"Salesforce API allowance nearly used ({usage[0]:,} of {usage[1]:,} calls today); "
-                              "the sync stopped to leave room for other integrations and resumes later.")
+            raise RateLimited(
+                f"Salesforce API allowance nearly used ({usage[0]:,} of {usage[1]:,} calls today); "
+                "the sync stopped to leave room for other integrations and resumes later."
+            )
 
     # --- check ---------------------------------------------------------------------------------------
     def check(self) -> CheckResult:
@@ -179,8 +212,11 @@ class SalesforceConnector:
             counts[label] = self._call("query", f"SELECT COUNT() FROM {SOBJECT[object_type]}")["totalSize"]
         limits = self._call("limits")
         daily = limits.get("DailyApiRequests") or {}
-        usage = (f"{daily.get('Max', 0) - daily.get('Remaining', 0):,} of {daily.get('Max', 0):,} API calls used today"
-                 if daily else "")
+        usage = (
+            f"{daily.get('Max', 0) - daily.get('Remaining', 0):,} of {daily.get('Max', 0):,} API calls used today"
+            if daily
+            else ""
+        )
         return CheckResult(account=f"Salesforce {self.instance_url}", counts=counts, api_usage=usage)
 
     # --- pulling ---------------------------------------------------------------------------------------
@@ -211,15 +247,35 @@ class SalesforceConnector:
             converted = parse_time(r.get("ConvertedDate"))
             if r.get("IsConverted") and converted:
                 events.append(("status:converted", converted))
-            return Record(LEAD, str(r["Id"]), modified, name=clip(f"{r.get('FirstName') or ''} {r.get('LastName') or ''}", 255),
-                          email=clip(r.get("Email"), 255), stage=status, owner_id=str(r.get("OwnerId") or ""),
-                          owner_email=owner_email, created_at=created,
-                          last_activity_at=parse_time(r.get("LastActivityDate")), url=url, events=events)
+            return Record(
+                LEAD,
+                str(r["Id"]),
+                modified,
+                name=clip(f"{r.get('FirstName') or ''} {r.get('LastName') or ''}", 255),
+                email=clip(r.get("Email"), 255),
+                stage=status,
+                owner_id=str(r.get("OwnerId") or ""),
+                owner_email=owner_email,
+                created_at=created,
+                last_activity_at=parse_time(r.get("LastActivityDate")),
+                url=url,
+                events=events,
+            )
         stage = clip(r.get("StageName"), 128)
         closed = bool(r.get("IsClosed"))
-        return Record(DEAL, str(r["Id"]), modified, name=clip(r.get("Name"), 255), stage=stage,
-                      owner_id=str(r.get("OwnerId") or ""), owner_email=owner_email,
-                      amount=parse_amount(r.get("Amount")), created_at=created,
-                      closed_at=parse_time(r.get("CloseDate")) if closed else None, is_won=bool(r.get("IsWon")),
-                      is_closed=closed, url=url,
-                      events=[(f"stage:{stage}", entered)] if stage else [])
+        return Record(
+            DEAL,
+            str(r["Id"]),
+            modified,
+            name=clip(r.get("Name"), 255),
+            stage=stage,
+            owner_id=str(r.get("OwnerId") or ""),
+            owner_email=owner_email,
+            amount=parse_amount(r.get("Amount")),
+            created_at=created,
+            closed_at=parse_time(r.get("CloseDate")) if closed else None,
+            is_won=bool(r.get("IsWon")),
+            is_closed=closed,
+            url=url,
+            events=[(f"stage:{stage}", entered)] if stage else [],
+        )

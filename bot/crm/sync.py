@@ -17,10 +17,10 @@ from bot.kpis import periods
 
 log = logging.getLogger(__name__)
 
-KPI_WEEKS_BACK = 52        # a first sync of years of history fills at most a year of weekly KPIs
+KPI_WEEKS_BACK = 52  # a first sync of years of history fills at most a year of weekly KPIs
 OBJECT_LABELS = {"hubspot": {LEAD: "contacts", DEAL: "deals"}, "salesforce": {LEAD: "leads", DEAL: "opportunities"}}
 
-Progress = Callable[[str, int, int | None], None]     # (object label, records in this page, total or None)
+Progress = Callable[[str, int, int | None], None]  # (object label, records in this page, total or None)
 
 
 def make_connector(settings):
@@ -31,8 +31,11 @@ def make_connector(settings):
     if name == "hubspot":
         from bot.crm.hubspot import HubSpotConnector
 
-        return HubSpotConnector(settings.secret("HUBSPOT_ACCESS_TOKEN"), base_url=settings.hubspot_api_url,
-                                portal_id=settings.hubspot_portal_id)
+        return HubSpotConnector(
+            settings.secret("HUBSPOT_ACCESS_TOKEN"),
+            base_url=settings.hubspot_api_url,
+            portal_id=settings.hubspot_portal_id,
+        )
     from bot.crm.salesforce import SalesforceConnector
 
     def secret(value):
@@ -40,11 +43,15 @@ def make_connector(settings):
 
     try:
         return SalesforceConnector(
-            username=settings.salesforce_username, password=secret(settings.salesforce_password),
-            security_token=secret(settings.salesforce_security_token), domain=settings.salesforce_domain,
-            login_url=settings.salesforce_login_url, client_id=settings.salesforce_client_id,
+            username=settings.salesforce_username,
+            password=secret(settings.salesforce_password),
+            security_token=secret(settings.salesforce_security_token),
+            domain=settings.salesforce_domain,
+            login_url=settings.salesforce_login_url,
+            client_id=settings.salesforce_client_id,
             client_secret=secret(settings.salesforce_client_secret),
-            refresh_token=secret(settings.salesforce_refresh_token))
+            refresh_token=secret(settings.salesforce_refresh_token),
+        )
     except CrmError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -55,8 +62,8 @@ class SyncReport:
     dry_run: bool
     started_at: datetime
     since: dict[str, datetime | None] = field(default_factory=dict)
-    pulled: dict[str, int] = field(default_factory=dict)          # object label → records
-    stopped: str = ""                                            # why it stopped early (rate limit)
+    pulled: dict[str, int] = field(default_factory=dict)  # object label → records
+    stopped: str = ""  # why it stopped early (rate limit)
     maps: list[funnel.StageMap] = field(default_factory=list)
     weeks: dict[str, funnel.WeekNumbers] = field(default_factory=dict)
     kpis: WriteReport | None = None
@@ -72,13 +79,20 @@ class SyncReport:
 
     def summary(self) -> str:
         pulled = ", ".join(f"{n:,} {label}" for label, n in self.pulled.items()) or "nothing"
-        kpis = (f"; {self.kpis.stored} KPI values new, {self.kpis.updated} updated, "
-                f"{len(self.kpis.overridden)} typed values overridden") if self.kpis else ""
+        kpis = (
+            (
+                f"; {self.kpis.stored} KPI values new, {self.kpis.updated} updated, "
+                f"{len(self.kpis.overridden)} typed values overridden"
+            )
+            if self.kpis
+            else ""
+        )
         return f"{self.label}: pulled {pulled}{kpis}" + (f"; stopped early: {self.stopped}" if self.stopped else "")
 
 
-def run_sync(services, *, connector=None, since: datetime | None = None, dry_run: bool = False,
-             progress: Progress | None = None) -> SyncReport:
+def run_sync(
+    services, *, connector=None, since: datetime | None = None, dry_run: bool = False, progress: Progress | None = None
+) -> SyncReport:
     """Pull, store and compute. Raises CrmError when the CRM refuses (nothing of that page is kept)."""
     connector = connector or make_connector(services.settings)
     tz = services.settings.timezone

@@ -37,11 +37,11 @@ class Metric:
     period: str = "weekly"
     default_target: float | None = None
     aliases: tuple[str, ...] = ()
-    numerator: tuple[str, ...] = ()       # ratio metrics only
+    numerator: tuple[str, ...] = ()  # ratio metrics only
     denominator: tuple[str, ...] = ()
-    key_metric: bool = False              # gets a panel in the digest chart
-    counted_from_content: bool = False    # filled from /content shares when not recorded
-    short_name: str = ""                  # for chart panels
+    key_metric: bool = False  # gets a panel in the digest chart
+    counted_from_content: bool = False  # filled from /content shares when not recorded
+    short_name: str = ""  # for chart panels
 
     @property
     def label(self) -> str:
@@ -70,54 +70,180 @@ class Metric:
 
 CATALOG: tuple[Metric, ...] = (
     # --- marketing-owned base metrics -------------------------------------------
-    Metric("mqls", "MQLs", COUNT, MARKETING, "Marketing-qualified leads created in the week",
-           default_target=120, aliases=("mql", "marketing qualified leads", "marketing-qualified leads"),
-           key_metric=True),
-    Metric("marketing_spend", "Marketing spend", CURRENCY, MARKETING, "Paid media, events and tools spent in the week",
-           higher_is_better=False, aliases=("spend", "marketing cost", "marketing costs")),
-    Metric("content_shares", "Content shares", COUNT, MARKETING, "Content sent to prospects by reps",
-           default_target=60, aliases=("shares", "content shared"), counted_from_content=True),
+    Metric(
+        "mqls",
+        "MQLs",
+        COUNT,
+        MARKETING,
+        "Marketing-qualified leads created in the week",
+        default_target=120,
+        aliases=("mql", "marketing qualified leads", "marketing-qualified leads"),
+        key_metric=True,
+    ),
+    Metric(
+        "marketing_spend",
+        "Marketing spend",
+        CURRENCY,
+        MARKETING,
+        "Paid media, events and tools spent in the week",
+        higher_is_better=False,
+        aliases=("spend", "marketing cost", "marketing costs"),
+    ),
+    Metric(
+        "content_shares",
+        "Content shares",
+        COUNT,
+        MARKETING,
+        "Content sent to prospects by reps",
+        default_target=60,
+        aliases=("shares", "content shared"),
+        counted_from_content=True,
+    ),
     # --- sales-owned base metrics ------------------------------------------------
-    Metric("sqls", "SQLs", COUNT, SALES, "Sales-qualified leads accepted in the week",
-           default_target=40, aliases=("sql", "sales qualified leads", "sales-qualified leads"), key_metric=True),
-    Metric("mqls_followed_up", "MQLs followed up within SLA", COUNT, SALES,
-           "MQLs a rep contacted within the follow-up SLA",
-           aliases=("mqls followed up", "followed up", "mql follow-ups", "mql follow ups", "followed up within sla")),
-    Metric("deals_won", "Deals won", COUNT, SALES, "Opportunities closed-won in the week",
-           default_target=10, aliases=("won", "wins", "closed won", "deals closed won")),
-    Metric("deals_lost", "Deals lost", COUNT, SALES, "Opportunities closed-lost in the week",
-           higher_is_better=False, aliases=("lost", "losses", "closed lost")),
-    Metric("new_customers", "New customers", COUNT, SALES, "New logos signed in the week",
-           default_target=8, aliases=("customers", "new logos", "logos")),
-    Metric("pipeline_created", "Pipeline created", CURRENCY, SALES, "Value of opportunities opened in the week",
-           default_target=400_000, aliases=("pipeline", "new pipeline", "pipeline generated"), key_metric=True),
-    Metric("revenue_closed", "Revenue closed", CURRENCY, SALES, "Bookings from deals won in the week",
-           default_target=150_000, aliases=("revenue", "bookings", "closed revenue"), key_metric=True),
-    Metric("sales_cycle_days", "Average sales cycle", DAYS, SALES,
-           "Average days from opportunity created to closed-won, for deals won in the week",
-           higher_is_better=False, default_target=45,
-           aliases=("sales cycle", "avg sales cycle", "average sales cycle (days)", "sales cycle days", "cycle")),
+    Metric(
+        "sqls",
+        "SQLs",
+        COUNT,
+        SALES,
+        "Sales-qualified leads accepted in the week",
+        default_target=40,
+        aliases=("sql", "sales qualified leads", "sales-qualified leads"),
+        key_metric=True,
+    ),
+    Metric(
+        "mqls_followed_up",
+        "MQLs followed up within SLA",
+        COUNT,
+        SALES,
+        "MQLs a rep contacted within the follow-up SLA",
+        aliases=("mqls followed up", "followed up", "mql follow-ups", "mql follow ups", "followed up within sla"),
+    ),
+    Metric(
+        "deals_won",
+        "Deals won",
+        COUNT,
+        SALES,
+        "Opportunities closed-won in the week",
+        default_target=10,
+        aliases=("won", "wins", "closed won", "deals closed won"),
+    ),
+    Metric(
+        "deals_lost",
+        "Deals lost",
+        COUNT,
+        SALES,
+        "Opportunities closed-lost in the week",
+        higher_is_better=False,
+        aliases=("lost", "losses", "closed lost"),
+    ),
+    Metric(
+        "new_customers",
+        "New customers",
+        COUNT,
+        SALES,
+        "New logos signed in the week",
+        default_target=8,
+        aliases=("customers", "new logos", "logos"),
+    ),
+    Metric(
+        "pipeline_created",
+        "Pipeline created",
+        CURRENCY,
+        SALES,
+        "Value of opportunities opened in the week",
+        default_target=400_000,
+        aliases=("pipeline", "new pipeline", "pipeline generated"),
+        key_metric=True,
+    ),
+    Metric(
+        "revenue_closed",
+        "Revenue closed",
+        CURRENCY,
+        SALES,
+        "Bookings from deals won in the week",
+        default_target=150_000,
+        aliases=("revenue", "bookings", "closed revenue"),
+        key_metric=True,
+    ),
+    Metric(
+        "sales_cycle_days",
+        "Average sales cycle",
+        DAYS,
+        SALES,
+        "Average days from opportunity created to closed-won, for deals won in the week",
+        higher_is_better=False,
+        default_target=45,
+        aliases=("sales cycle", "avg sales cycle", "average sales cycle (days)", "sales cycle days", "cycle"),
+    ),
     # --- derived ratios ------------------------------------------------------------
-    Metric("mql_to_sql", "MQL→SQL conversion", PERCENT, SHARED, "SQLs ÷ MQLs",
-           default_target=0.33, aliases=("mql->sql conversion", "mql to sql conversion", "mql->sql", "mql to sql",
-                                         "mql sql conversion", "mql-to-sql"),
-           numerator=("sqls",), denominator=("mqls",), key_metric=True),
-    Metric("sql_to_won", "SQL→won conversion", PERCENT, SALES, "Deals won ÷ SQLs",
-           default_target=0.25, aliases=("sql->won conversion", "sql to won conversion", "sql->won", "sql to won",
-                                         "sql-to-won"),
-           numerator=("deals_won",), denominator=("sqls",)),
-    Metric("win_rate", "Win rate", PERCENT, SALES, "Deals won ÷ (deals won + deals lost)",
-           default_target=0.30, aliases=("winrate", "win %"),
-           numerator=("deals_won",), denominator=("deals_won", "deals_lost"), key_metric=True),
-    Metric("cpa", "Cost per acquisition", CURRENCY, MARKETING, "Marketing spend ÷ new customers",
-           higher_is_better=False, default_target=6_000,
-           aliases=("cac", "cost per customer", "customer acquisition cost"),
-           numerator=("marketing_spend",), denominator=("new_customers",), key_metric=True),
-    Metric("mql_sla", "MQL follow-up SLA compliance", PERCENT, SHARED,
-           "MQLs followed up within SLA ÷ MQLs",
-           default_target=0.90, aliases=("sla compliance", "mql sla", "follow-up sla", "sla", "mql follow-up sla"),
-           numerator=("mqls_followed_up",), denominator=("mqls",), key_metric=True,
-           short_name="MQL follow-up SLA"),
+    Metric(
+        "mql_to_sql",
+        "MQL→SQL conversion",
+        PERCENT,
+        SHARED,
+        "SQLs ÷ MQLs",
+        default_target=0.33,
+        aliases=(
+            "mql->sql conversion",
+            "mql to sql conversion",
+            "mql->sql",
+            "mql to sql",
+            "mql sql conversion",
+            "mql-to-sql",
+        ),
+        numerator=("sqls",),
+        denominator=("mqls",),
+        key_metric=True,
+    ),
+    Metric(
+        "sql_to_won",
+        "SQL→won conversion",
+        PERCENT,
+        SALES,
+        "Deals won ÷ SQLs",
+        default_target=0.25,
+        aliases=("sql->won conversion", "sql to won conversion", "sql->won", "sql to won", "sql-to-won"),
+        numerator=("deals_won",),
+        denominator=("sqls",),
+    ),
+    Metric(
+        "win_rate",
+        "Win rate",
+        PERCENT,
+        SALES,
+        "Deals won ÷ (deals won + deals lost)",
+        default_target=0.30,
+        aliases=("winrate", "win %"),
+        numerator=("deals_won",),
+        denominator=("deals_won", "deals_lost"),
+        key_metric=True,
+    ),
+    Metric(
+        "cpa",
+        "Cost per acquisition",
+        CURRENCY,
+        MARKETING,
+        "Marketing spend ÷ new customers",
+        higher_is_better=False,
+        default_target=6_000,
+        aliases=("cac", "cost per customer", "customer acquisition cost"),
+        numerator=("marketing_spend",),
+        denominator=("new_customers",),
+        key_metric=True,
+    ),
+    Metric(
+        "mql_sla",
+        "MQL follow-up SLA compliance",
+        PERCENT,
+        SHARED,
+        "MQLs followed up within SLA ÷ MQLs",
+        default_target=0.90,
+        aliases=("sla compliance", "mql sla", "follow-up sla", "sla", "mql follow-up sla"),
+        numerator=("mqls_followed_up",),
+        denominator=("mqls",),
+        key_metric=True,
+        short_name="MQL follow-up SLA",
+    ),
 )
 
 BY_KEY: dict[str, Metric] = {m.key: m for m in CATALOG}
@@ -174,8 +300,7 @@ def suggest(text: str) -> Metric | None:
 
 def ratio_refusal(metric: Metric) -> str:
     parts = " and ".join(BY_KEY[k].name for k in metric.parts)
-    return (f"{metric.name} is calculated ({metric.description}), so it can't be typed in. "
-            f"Record {parts} instead.")
+    return f"{metric.name} is calculated ({metric.description}), so it can't be typed in. Record {parts} instead."
 
 
 def users_of(part_key: str) -> list[Metric]:

@@ -24,12 +24,14 @@ def _axis_formatter(unit: str):
     if unit == catalog.PERCENT:
         return FuncFormatter(lambda v, _: f"{v * 100:.0f}%")
     if unit == catalog.CURRENCY:
+
         def money(v, _):
             if abs(v) >= 1e6:
                 return f"${v / 1e6:.1f}M"
             if abs(v) >= 1e3:
                 return f"${v / 1e3:.0f}k"
             return f"${v:.0f}"
+
         return FuncFormatter(money)
     if unit == catalog.DAYS:
         return FuncFormatter(lambda v, _: f"{v:.0f}d")
@@ -41,8 +43,16 @@ def _panel(ax, metric: DigestMetric, labels: list[str]) -> None:
     points = [(x, v) for x, v in zip(xs, metric.trend, strict=False) if v is not None]
     targets = metric.trend_targets
     if any(t is not None for t in targets):
-        ax.step(xs, [t if t is not None else float("nan") for t in targets], where="mid", color=TARGET,
-                linestyle=(0, (4, 3)), linewidth=1.3, label="target", zorder=2)
+        ax.step(
+            xs,
+            [t if t is not None else float("nan") for t in targets],
+            where="mid",
+            color=TARGET,
+            linestyle=(0, (4, 3)),
+            linewidth=1.3,
+            label="target",
+            zorder=2,
+        )
     if points:
         px, py = zip(*points, strict=True)
         ax.plot(px, py, color=LINE, linewidth=2.2, marker="o", markersize=3.5, zorder=3)
@@ -51,12 +61,20 @@ def _panel(ax, metric: DigestMetric, labels: list[str]) -> None:
     if last is not None:
         colour = MUTED if metric.on_target is None else (GOOD if metric.on_target else BAD)
         label = metric.value_text
-        if metric.flag:   # an impossible figure: neither on nor off target, and said so
+        if metric.flag:  # an impossible figure: neither on nor off target, and said so
             colour, label = SUSPECT, f"{metric.value_text} · check the inputs"
         ax.plot([xs[-1]], [last], marker="o", markersize=8, color=colour, zorder=4)
-        ax.annotate(label, (xs[-1], last), textcoords="offset points", xytext=(-6, 9),
-                    ha="right", fontsize=9.5, fontweight="bold", color=colour,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        ax.annotate(
+            label,
+            (xs[-1], last),
+            textcoords="offset points",
+            xytext=(-6, 9),
+            ha="right",
+            fontsize=9.5,
+            fontweight="bold",
+            color=colour,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+        )
     else:
         ax.text(0.5, 0.5, "not recorded", transform=ax.transAxes, ha="center", va="center", color=MUTED)
     ax.set_title(metric.label, loc="left", fontsize=11, fontweight="bold", color="#222222")
@@ -100,16 +118,30 @@ def render_chart(digest: Digest) -> bytes:
             _panel(ax, panels[index], labels)
         else:
             ax.set_visible(False)
-    figure.suptitle(f"Shared KPIs · 8 weeks to {digest.period_label}", x=0.01, ha="left", fontsize=15,
-                    fontweight="bold", color="#1d3b5a")
-    legend = [Line2D([0], [0], color=LINE, linewidth=2.2, marker="o", markersize=4, label="actual"),
-              Line2D([0], [0], color=TARGET, linestyle=(0, (4, 3)), linewidth=1.3, label="shared target"),
-              Line2D([0], [0], color=GOOD, marker="o", linestyle="", markersize=7, label="on target"),
-              Line2D([0], [0], color=BAD, marker="o", linestyle="", markersize=7, label="off target")]
+    figure.suptitle(
+        f"Shared KPIs · 8 weeks to {digest.period_label}",
+        x=0.01,
+        ha="left",
+        fontsize=15,
+        fontweight="bold",
+        color="#1d3b5a",
+    )
+    legend = [
+        Line2D([0], [0], color=LINE, linewidth=2.2, marker="o", markersize=4, label="actual"),
+        Line2D([0], [0], color=TARGET, linestyle=(0, (4, 3)), linewidth=1.3, label="shared target"),
+        Line2D([0], [0], color=GOOD, marker="o", linestyle="", markersize=7, label="on target"),
+        Line2D([0], [0], color=BAD, marker="o", linestyle="", markersize=7, label="off target"),
+    ]
     figure.legend(handles=legend, loc="upper right", ncol=4, frameon=False, fontsize=9, bbox_to_anchor=(0.995, 0.995))
     # Fixed margins rather than tight_layout: same look, half the rendering time.
-    figure.subplots_adjust(left=0.045, right=0.99, bottom=0.06 if rows > 1 else 0.1,
-                           top=0.87 if rows > 1 else 0.78, wspace=0.24, hspace=0.38)
+    figure.subplots_adjust(
+        left=0.045,
+        right=0.99,
+        bottom=0.06 if rows > 1 else 0.1,
+        top=0.87 if rows > 1 else 0.78,
+        wspace=0.24,
+        hspace=0.38,
+    )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", facecolor="white")
     return buffer.getvalue()

@@ -24,8 +24,9 @@ def register(cli: typer.Typer) -> None:
 def kpi_import(
     file: Annotated[Path, typer.Argument(help="CSV with the header period,metric,value (e.g. 2026-W47,MQLs,120).")],
     by: Annotated[str, typer.Option(help="Recorded as who stored the values.")] = "cli",
-    allow_future: Annotated[bool, typer.Option("--allow-future",
-                                               help="Accept weeks after the current one (plans, not results).")] = False,
+    allow_future: Annotated[
+        bool, typer.Option("--allow-future", help="Accept weeks after the current one (plans, not results).")
+    ] = False,
 ) -> None:
     """Import KPI values; the whole file is checked first and nothing is stored if any line is wrong."""
     from bot.cli import open_services, progress_bar
@@ -33,8 +34,9 @@ def kpi_import(
 
     services = open_services()
     text = csv_io.read_text(file)
-    entries, errors = csv_io.parse_csv(text, now=services.now(), tz=services.settings.timezone,
-                                      allow_future=allow_future)
+    entries, errors = csv_io.parse_csv(
+        text, now=services.now(), tz=services.settings.timezone, allow_future=allow_future
+    )
     if errors:
         for error in errors[:MAX_ERRORS_SHOWN]:
             typer.echo(f"{file}:{error.index}: {error.field}: {error.message}", err=True)
@@ -43,20 +45,30 @@ def kpi_import(
     with progress_bar() as progress:
         task = progress.add_task("Importing KPIs", total=len(entries))
         with services.db.session() as session:
-            report = values.record(session, entries, source="csv", by=by, now=services.now(),
-                                   progress=lambda done: progress.update(task, completed=done))
+            report = values.record(
+                session,
+                entries,
+                source="csv",
+                by=by,
+                now=services.now(),
+                progress=lambda done: progress.update(task, completed=done),
+            )
     period_list = sorted({e.period for e in entries})
     span = period_list[0] if len(period_list) == 1 else f"{period_list[0]} – {period_list[-1]}"
     metric_count = len({e.metric.key for e in entries})
-    typer.echo(f"Imported {len(entries)} value(s) for {metric_count} KPI(s), {span}: "
-               f"{report.stored} new, {report.updated} updated, {report.unchanged} unchanged.")
+    typer.echo(
+        f"Imported {len(entries)} value(s) for {metric_count} KPI(s), {span}: "
+        f"{report.stored} new, {report.updated} updated, {report.unchanged} unchanged."
+    )
     for outcome in report.outcomes:
         if outcome.status == "updated":
             from bot.kpis import catalog
 
             metric = outcome.entry.metric
-            typer.echo(f"  updated {metric.name} {outcome.entry.period}: "
-                       f"{catalog.format_value(metric, outcome.previous)} → {catalog.format_value(metric, outcome.entry.value)}")
+            typer.echo(
+                f"  updated {metric.name} {outcome.entry.period}: "
+                f"{catalog.format_value(metric, outcome.previous)} → {catalog.format_value(metric, outcome.entry.value)}"
+            )
 
 
 @kpi_cli.command("export")
@@ -75,7 +87,9 @@ def kpi_export(
 
 @kpi_cli.command("list")
 def kpi_list(
-    period: Annotated[str | None, typer.Option("--period", help="e.g. 2026-W47 or 'last week' (default: this week).")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="e.g. 2026-W47 or 'last week' (default: this week).")
+    ] = None,
 ) -> None:
     """Every KPI for a week: value, change from the week before, target and progress."""
     from bot.cli import open_services
@@ -91,9 +105,11 @@ def kpi_list(
     for line in lines:
         target = catalog.format_value(line.metric, line.target) if line.target is not None else ""
         progress = f"{line.progress * 100:.0f}%" if line.progress is not None else ""
-        typer.echo(f"  {line.metric.name:<{width}}  {catalog.format_value(line.metric, line.value):>12}  "
-                   f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip()
-                   + (f"  ⚠ {line.problem}" if line.problem else ""))
+        typer.echo(
+            f"  {line.metric.name:<{width}}  {catalog.format_value(line.metric, line.value):>12}  "
+            f"{line.change_text:<12}  {('target ' + target) if target else '':<18} {progress}".rstrip()
+            + (f"  ⚠ {line.problem}" if line.problem else "")
+        )
 
 
 @kpi_cli.command("metrics")
@@ -104,9 +120,11 @@ def kpi_metrics() -> None:
     for metric in catalog.CATALOG:
         target = catalog.format_value(metric, metric.default_target) if metric.default_target is not None else "-"
         how = f"= {metric.description}" if metric.is_ratio else "recorded"
-        typer.echo(f"{metric.name}\t{metric.owner}\t{metric.unit}\t"
-                   f"{'higher' if metric.higher_is_better else 'lower'} is better\ttarget {target}\t{how}\t"
-                   f"aliases: {', '.join(metric.aliases) or '-'}")
+        typer.echo(
+            f"{metric.name}\t{metric.owner}\t{metric.unit}\t"
+            f"{'higher' if metric.higher_is_better else 'lower'} is better\ttarget {target}\t{how}\t"
+            f"aliases: {', '.join(metric.aliases) or '-'}"
+        )
 
 
 @digest_cli.command("preview")
@@ -139,7 +157,9 @@ def digest_preview(
 @digest_cli.command("send")
 def digest_send(
     period: Annotated[str | None, typer.Option("--period", help="Week to summarise (default: last week).")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="A user ID (DM) or channel ID (default: the usual recipients).")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="A user ID (DM) or channel ID (default: the usual recipients).")
+    ] = None,
 ) -> None:
     """Send the digest now through Slack (the scheduler does this every week on its own)."""
     from bot.cli import open_services
@@ -152,8 +172,10 @@ def digest_send(
     with services.db.session() as session:
         recipients = [to] if to else digest.digest_recipients(session, services.settings)
     if not recipients:
-        raise InvalidInput("Nobody to send the digest to: give someone the sales_head or marketing_head role, "
-                           "set REVALIGN_DIGEST_CHANNEL, or pass --to.")
+        raise InvalidInput(
+            "Nobody to send the digest to: give someone the sales_head or marketing_head role, "
+            "set REVALIGN_DIGEST_CHANNEL, or pass --to."
+        )
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     for recipient in recipients:

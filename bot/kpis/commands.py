@@ -31,7 +31,7 @@ def split_metric_value(words: list[str], usage: str) -> tuple[str, str, str]:
     """['Pipeline', 'created', '$120k', 'week', '2026-W47'] → ('Pipeline created', '$120k', 'week 2026-W47')."""
     for index in range(1, len(words)):
         if catalog.looks_like_number(words[index]):
-            return " ".join(words[:index]), words[index], " ".join(words[index + 1:])
+            return " ".join(words[:index]), words[index], " ".join(words[index + 1 :])
     if words and catalog.find_metric(" ".join(words)) is not None:
         raise InvalidInput(f"Give the value too. Usage: `{usage}`")
     raise InvalidInput(f"Usage: `{usage}`, e.g. `/kpi set MQLs 120 week 2026-W47`.")
@@ -42,8 +42,8 @@ class SetResult:
     metric: Metric
     period: str
     outcome: values.Outcome
-    ratios: list[tuple[Metric, float | None]]   # derived metrics that use this one, with new values
-    future: bool = False                        # a week after the current one, with --allow-future
+    ratios: list[tuple[Metric, float | None]]  # derived metrics that use this one, with new values
+    future: bool = False  # a week after the current one, with --allow-future
 
 
 def take_flag(words: list[str], flag: str) -> tuple[list[str], bool]:
@@ -68,8 +68,9 @@ def set_kpi(session: Session, user_id: str, words: list[str], *, now: datetime, 
     return SetResult(metric, period, outcome, ratios, future=period > periods.current_period(now, tz))
 
 
-def set_target_from_words(session: Session, user_id: str, words: list[str], *, now: datetime,
-                          tz: str) -> targets.TargetChange:
+def set_target_from_words(
+    session: Session, user_id: str, words: list[str], *, now: datetime, tz: str
+) -> targets.TargetChange:
     metric_text, value_text, period_text = split_metric_value(words, TARGET_USAGE)
     metric = catalog.get_metric(metric_text)
     roles.require_role(session, user_id, HEADS, "set shared KPI targets")
@@ -84,7 +85,7 @@ def set_target_from_words(session: Session, user_id: str, words: list[str], *, n
 @dataclass
 class MetricHistory:
     metric: Metric
-    rows: list[tuple[str, float | None, float | None]]   # (period, value, target), oldest first
+    rows: list[tuple[str, float | None, float | None]]  # (period, value, target), oldest first
 
 
 def metric_history(session: Session, metric: Metric, period: str, *, tz: str, weeks: int = 8) -> MetricHistory:
@@ -97,11 +98,11 @@ def metric_history(session: Session, metric: Metric, period: str, *, tz: str, we
 @dataclass
 class WeekSummary:
     period: str
-    label: str                 # '2026-W48 (Nov 23–29)'
+    label: str  # '2026-W48 (Nov 23–29)'
     previous_period: str
     metrics: list[DigestMetric]
-    in_progress: bool          # the current week: numbers so far
-    note: str = ""             # plain text, e.g. why another week is shown
+    in_progress: bool  # the current week: numbers so far
+    note: str = ""  # plain text, e.g. why another week is shown
 
     @property
     def recorded(self) -> int:
@@ -121,8 +122,9 @@ def week_summary(session: Session, period: str, *, now: datetime, tz: str, fall_
     for m in metrics:
         m.source = synced.get(m.key, "")
     in_progress = period == periods.current_period(now, tz) and not note
-    return WeekSummary(period, periods.as_week(period).label(), periods.previous_period(period), metrics,
-                       in_progress, note)
+    return WeekSummary(
+        period, periods.as_week(period).label(), periods.previous_period(period), metrics, in_progress, note
+    )
 
 
 def current_targets(session: Session, period: str) -> dict[str, float]:

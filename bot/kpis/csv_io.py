@@ -30,8 +30,9 @@ def read_text(path: Path) -> str:
         raise InvalidInput(f"{path} is not UTF-8 text; save it as CSV UTF-8.") from None
 
 
-def parse_csv(text: str, *, now: datetime, tz: str = "UTC",
-              allow_future: bool = False) -> tuple[list[Entry], list[EntryError]]:
+def parse_csv(
+    text: str, *, now: datetime, tz: str = "UTC", allow_future: bool = False
+) -> tuple[list[Entry], list[EntryError]]:
     """Entries and problems; an EntryError's index is the 1-based line number in the file."""
     reader = csv.reader(io.StringIO(text))
     try:
@@ -55,16 +56,22 @@ def parse_csv(text: str, *, now: datetime, tz: str = "UTC",
     # validate_entries numbers items consecutively; run it per row to keep the file's line numbers.
     seen: dict[tuple[str, str], tuple[int, float]] = {}
     for line_number, item in rows:
-        found, problems = values.validate_entries([item], now=now, tz=tz, first_index=line_number,
-                                                  allow_future=allow_future)
+        found, problems = values.validate_entries(
+            [item], now=now, tz=tz, first_index=line_number, allow_future=allow_future
+        )
         errors.extend(problems)
         for entry in found:
             key = (entry.metric.key, entry.period)
             if key in seen:
                 if seen[key][1] != entry.value:
-                    errors.append(EntryError(line_number, "value",
-                                             f"{entry.metric.name} for {entry.period} is also given as "
-                                             f"{catalog.format_value(entry.metric, seen[key][1])} on line {seen[key][0]}"))
+                    errors.append(
+                        EntryError(
+                            line_number,
+                            "value",
+                            f"{entry.metric.name} for {entry.period} is also given as "
+                            f"{catalog.format_value(entry.metric, seen[key][1])} on line {seen[key][0]}",
+                        )
+                    )
                 continue
             seen[key] = (line_number, entry.value)
             entries.append(entry)

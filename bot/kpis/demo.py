@@ -29,19 +29,21 @@ def weekly_values(weeks: int = WEEKS, seed: int = 47) -> list[dict[str, float]]:
         sqls = round(mqls * conversion)
         won = max(4, round(sqls * rng.uniform(0.2, 0.3)))
         lost = max(6, round(won * rng.uniform(1.6, 2.4)))
-        rows.append({
-            "mqls": mqls,
-            "mqls_followed_up": round(mqls * sla),
-            "sqls": sqls,
-            "deals_won": won,
-            "deals_lost": lost,
-            "new_customers": max(2, won - rng.choice((0, 1, 1, 2))),
-            "pipeline_created": round(sqls * rng.uniform(9_000, 11_500), -2),
-            "revenue_closed": round(won * rng.uniform(14_500, 18_500), -2),
-            "marketing_spend": round(rng.uniform(41_000, 48_000), -2),
-            "sales_cycle_days": round(53 - 9 * progress + rng.uniform(-3, 3), 1),
-            "content_shares": round(34 + 28 * progress + rng.uniform(-6, 6)),
-        })
+        rows.append(
+            {
+                "mqls": mqls,
+                "mqls_followed_up": round(mqls * sla),
+                "sqls": sqls,
+                "deals_won": won,
+                "deals_lost": lost,
+                "new_customers": max(2, won - rng.choice((0, 1, 1, 2))),
+                "pipeline_created": round(sqls * rng.uniform(9_000, 11_500), -2),
+                "revenue_closed": round(won * rng.uniform(14_500, 18_500), -2),
+                "marketing_spend": round(rng.uniform(41_000, 48_000), -2),
+                "sales_cycle_days": round(53 - 9 * progress + rng.uniform(-3, 3), 1),
+                "content_shares": round(34 + 28 * progress + rng.uniform(-6, 6)),
+            }
+        )
     return rows
 
 
@@ -58,8 +60,13 @@ def seed(services: Services) -> None:
         for key, value in row.items():
             entries.append(values.Entry(catalog.BY_KEY[key], period, float(value)))
     # This week so far (a Tuesday): the CRM has pushed a few running totals.
-    for key, value in {"sqls": 14, "pipeline_created": 151_000, "marketing_spend": 19_800,
-                       "deals_won": 3, "deals_lost": 5}.items():
+    for key, value in {
+        "sqls": 14,
+        "pipeline_created": 151_000,
+        "marketing_spend": 19_800,
+        "deals_won": 3,
+        "deals_lost": 5,
+    }.items():
         entries.append(values.Entry(catalog.BY_KEY[key], this_week, float(value)))
     with services.db.session() as session:
         values.record(session, entries, source="demo", by="demo", now=now)

@@ -48,30 +48,30 @@ class DigestMetric:
     higher_is_better: bool
     is_ratio: bool
     key_metric: bool
-    label: str                # short name for chart panels
+    label: str  # short name for chart panels
     value: float | None
     previous: float | None
     target: float | None
     value_text: str
     previous_text: str
     target_text: str
-    change_text: str          # "↑ 9.1%", "↓ 2.0 pts", "" when there is nothing to compare
+    change_text: str  # "↑ 9.1%", "↓ 2.0 pts", "" when there is nothing to compare
     improving: bool | None
-    progress: float | None    # share of target reached; lower-is-better metrics: target ÷ value
-    on_target: bool | None    # None when there is no target, no value, or the value is impossible
-    flag: str = ""            # "MQL follow-up SLA compliance 113.0%: check the inputs (…)", plain text
-    problem: str = ""         # the same without name and value: "check the inputs (… can't be over 100%)"
-    trend: list[float | None] = field(default_factory=list)      # aligned with Digest.trend_periods
+    progress: float | None  # share of target reached; lower-is-better metrics: target ÷ value
+    on_target: bool | None  # None when there is no target, no value, or the value is impossible
+    flag: str = ""  # "MQL follow-up SLA compliance 113.0%: check the inputs (…)", plain text
+    problem: str = ""  # the same without name and value: "check the inputs (… can't be over 100%)"
+    trend: list[float | None] = field(default_factory=list)  # aligned with Digest.trend_periods
     trend_targets: list[float | None] = field(default_factory=list)
-    source: str = ""          # "from HubSpot, synced Mon 06:00" for CRM-synced values (bot/crm), else ""
+    source: str = ""  # "from HubSpot, synced Mon 06:00" for CRM-synced values (bot/crm), else ""
 
 
 @dataclass
 class DigestItem:
-    text: str                 # plain text (escaped when rendered)
-    detail: str = ""          # plain text
+    text: str  # plain text (escaped when rendered)
+    detail: str = ""  # plain text
     url: str = ""
-    who: str = ""             # a Slack user ID, shown as a mention
+    who: str = ""  # a Slack user ID, shown as a mention
 
 
 @dataclass
@@ -106,18 +106,33 @@ def digest_period(now: datetime, tz: str = "UTC") -> str:
 
 
 # --- building ------------------------------------------------------------------------------
-def digest_metric(line: values.MetricLine, *, trend: list[float | None] | None = None,
-                  trend_targets: list[float | None] | None = None) -> DigestMetric:
+def digest_metric(
+    line: values.MetricLine, *, trend: list[float | None] | None = None, trend_targets: list[float | None] | None = None
+) -> DigestMetric:
     metric = line.metric
     return DigestMetric(
-        key=metric.key, name=metric.name, unit=metric.unit, owner=metric.owner,
-        higher_is_better=metric.higher_is_better, is_ratio=metric.is_ratio, key_metric=metric.key_metric,
-        label=metric.label, value=line.value, previous=line.previous, target=line.target,
+        key=metric.key,
+        name=metric.name,
+        unit=metric.unit,
+        owner=metric.owner,
+        higher_is_better=metric.higher_is_better,
+        is_ratio=metric.is_ratio,
+        key_metric=metric.key_metric,
+        label=metric.label,
+        value=line.value,
+        previous=line.previous,
+        target=line.target,
         value_text=catalog.format_value(metric, line.value),
         previous_text=catalog.format_value(metric, line.previous),
         target_text=catalog.format_value(metric, line.target) if line.target is not None else "",
-        change_text=line.change_text, improving=line.improving, progress=line.progress,
-        on_target=line.on_target, flag=line.flag, problem=line.problem, trend=trend or [], trend_targets=trend_targets or [],
+        change_text=line.change_text,
+        improving=line.improving,
+        progress=line.progress,
+        on_target=line.on_target,
+        flag=line.flag,
+        problem=line.problem,
+        trend=trend or [],
+        trend_targets=trend_targets or [],
     )
 
 
@@ -133,18 +148,34 @@ def build_digest(session: Session, period: str, now: datetime, *, tz: str = "UTC
     sources = sources_for(session, period, tz)
     metrics = []
     for metric in catalog.CATALOG:
-        line = values.MetricLine(metric, period, all_values[(metric.key, period)],
-                                 all_values[(metric.key, previous)], goals[(metric.key, period)])
-        metrics.append(digest_metric(line, trend=[all_values[(metric.key, p)] for p in trend],
-                                     trend_targets=[goals[(metric.key, p)] for p in trend]))
+        line = values.MetricLine(
+            metric,
+            period,
+            all_values[(metric.key, period)],
+            all_values[(metric.key, previous)],
+            goals[(metric.key, period)],
+        )
+        metrics.append(
+            digest_metric(
+                line,
+                trend=[all_values[(metric.key, p)] for p in trend],
+                trend_targets=[goals[(metric.key, p)] for p in trend],
+            )
+        )
         metrics[-1].source = sources.get(metric.key, "")
     start, end = week.bounds(tz)
-    return Digest(period=period, period_label=week.label(), previous_period=previous, generated_at=now,
-                  trend_periods=trend, metrics=metrics,
-                  shared_content=shared_content(session, start, end),
-                  objections=objections(session, start, end, now),
-                  definitions=definitions(session, start, end),
-                  marketing=marketing_summary(session, min(now, end)))
+    return Digest(
+        period=period,
+        period_label=week.label(),
+        previous_period=previous,
+        generated_at=now,
+        trend_periods=trend,
+        metrics=metrics,
+        shared_content=shared_content(session, start, end),
+        objections=objections(session, start, end, now),
+        definitions=definitions(session, start, end),
+        marketing=marketing_summary(session, min(now, end)),
+    )
 
 
 @dataclass(frozen=True)
@@ -154,8 +185,9 @@ class SharedCount:
     shares: int
 
 
-def most_shared_between(session: Session, start: datetime, end: datetime,
-                        limit: int = TOP_CONTENT) -> list[SharedCount]:
+def most_shared_between(
+    session: Session, start: datetime, end: datetime, limit: int = TOP_CONTENT
+) -> list[SharedCount]:
     """Items shared most with start <= time < end, most shared first.
 
     bot.content.usage.most_shared has no end: a digest for a past week must not count
@@ -168,21 +200,28 @@ def most_shared_between(session: Session, start: datetime, end: datetime,
         .where(ContentEvent.kind == "share", ContentEvent.created_at >= start, ContentEvent.created_at < end)
         .group_by(ContentItem.id, ContentItem.title, ContentItem.url)
         .order_by(shares.desc(), ContentItem.title)
-        .limit(limit)).all()
+        .limit(limit)
+    ).all()
     return [SharedCount(r.title, r.url, int(r.shares)) for r in rows]
 
 
 def shared_content(session: Session, start: datetime, end: datetime) -> list[DigestItem]:
-    return [DigestItem(row.title, f"{row.shares} share{'s' if row.shares != 1 else ''}", row.url)
-            for row in most_shared_between(session, start, end)]
+    return [
+        DigestItem(row.title, f"{row.shares} share{'s' if row.shares != 1 else ''}", row.url)
+        for row in most_shared_between(session, start, end)
+    ]
 
 
 def objections(session: Session, start: datetime, end: datetime, now: datetime) -> list[DigestItem]:
     """Open gaps seen in the four weeks up to the digest's week (none seen after it)."""
     since = start - timedelta(weeks=OBJECTION_WINDOW_WEEKS - 1)
     gaps = top_gaps(session, limit=TOP_OBJECTIONS, now=min(now, end), since=since)
-    return [DigestItem(gap.objection, f"asked {gap.count}×"
-                       + (f" · {gap.requesters} requested content" if gap.requesters else "")) for gap in gaps]
+    return [
+        DigestItem(
+            gap.objection, f"asked {gap.count}×" + (f" · {gap.requesters} requested content" if gap.requesters else "")
+        )
+        for gap in gaps
+    ]
 
 
 def definitions(session: Session, start: datetime, end: datetime) -> list[DigestItem]:
@@ -191,13 +230,17 @@ def definitions(session: Session, start: datetime, end: datetime) -> list[Digest
     changes = [c for c in changed_since(session, start) if c.changed_at < end]
     for change in changes[-TOP_DEFINITIONS:]:
         detail = f"changed to v{change.version}" + (f": {change.changed_fields}" if change.changed_fields else "")
-        items.append(DigestItem(change.key, detail + (f" — “{change.summary}”" if change.summary else ""),
-                                who=change.author))
+        items.append(
+            DigestItem(change.key, detail + (f" — “{change.summary}”" if change.summary else ""), who=change.author)
+        )
     for proposal in open_proposals(session)[:TOP_DEFINITIONS]:
         waiting = proposal.waiting_for
         detail = "awaiting approval" + (f" from the {' and '.join(waiting)}" if waiting else "")
-        items.append(DigestItem(proposal.key, detail + (f" — “{proposal.summary}”" if proposal.summary else ""),
-                                who=proposal.proposer))
+        items.append(
+            DigestItem(
+                proposal.key, detail + (f" — “{proposal.summary}”" if proposal.summary else ""), who=proposal.proposer
+            )
+        )
     return items
 
 

@@ -68,10 +68,15 @@ def handle_push(services: Services) -> Response:
     if token is None:
         return _error(503, "The KPI API is disabled: set REVALIGN_API_TOKEN (at least 16 characters) to enable it.")
     if not _authorized(token.get_secret_value()):
-        return _error(401, "Missing or wrong bearer token.",
-                      **{"WWW-Authenticate": 'Bearer realm="revalign", error="invalid_token"'})
+        return _error(
+            401,
+            "Missing or wrong bearer token.",
+            **{"WWW-Authenticate": 'Bearer realm="revalign", error="invalid_token"'},
+        )
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        return _error(413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB; send fewer values at a time.")
+        return _error(
+            413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB; send fewer values at a time."
+        )
     if not _is_json(request.mimetype):
         return _error(415, "Send the values as JSON, with the header Content-Type: application/json.")
     allow_future = _flag(request.args.get("allow_future"))
@@ -79,7 +84,9 @@ def handle_push(services: Services) -> Response:
         return _problems([{"index": None, "field": "allow_future", "message": "must be true or false"}])
     raw = request.get_data(cache=False)
     if len(raw) > MAX_BODY_BYTES:
-        return _error(413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB; send fewer values at a time.")
+        return _error(
+            413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB; send fewer values at a time."
+        )
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -95,15 +102,23 @@ def handle_push(services: Services) -> Response:
             allow_future = allow_future or body["allow_future"]
         extra = sorted(set(body) - {"values", "allow_future"})
         if extra:
-            return _problems([{"index": None, "field": "body",
-                               "message": "unknown field(s): " + ", ".join(map(str, extra))[:100]}])
+            return _problems(
+                [{"index": None, "field": "body", "message": "unknown field(s): " + ", ".join(map(str, extra))[:100]}]
+            )
         if not isinstance(items, list):
             return _problems([{"index": None, "field": "values", "message": "must be a list of values"}])
     elif isinstance(body, dict):
         items = [body]
     else:
-        return _problems([{"index": None, "field": "body",
-                           "message": 'expected {"values": [{"period", "metric", "value"}, …]} or one such object'}])
+        return _problems(
+            [
+                {
+                    "index": None,
+                    "field": "body",
+                    "message": 'expected {"values": [{"period", "metric", "value"}, …]} or one such object',
+                }
+            ]
+        )
     if not items:
         return _problems([{"index": None, "field": "values", "message": "is empty: nothing to store"}])
     now, tz = services.now(), services.settings.timezone

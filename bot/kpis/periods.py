@@ -92,8 +92,10 @@ def refuse_future(period: str, now: datetime, tz: str = "UTC", *, allow_future: 
     """Values are facts about weeks that have started: a later week is a typo unless asked for."""
     current = current_period(now, tz)
     if period > current and not allow_future:
-        raise InvalidInput(f"{period} is after this week ({current}), so nothing can have happened in it yet. "
-                           f"If you really mean a future week (a plan), add {ALLOW_FUTURE_FLAG}.")
+        raise InvalidInput(
+            f"{period} is after this week ({current}), so nothing can have happened in it yet. "
+            f"If you really mean a future week (a plan), add {ALLOW_FUTURE_FLAG}."
+        )
 
 
 def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
@@ -109,7 +111,7 @@ def parse_period(text: str | None, now: datetime, tz: str = "UTC") -> str:
     if cleaned in ("last week", "previous week", "prev week"):
         return str(current_week(now, tz).shift(-1))
     if cleaned.startswith("week "):
-        cleaned = cleaned[len("week "):].strip()
+        cleaned = cleaned[len("week ") :].strip()
     match = re.match(r"^w(\d{1,2})$", cleaned)
     if match:
         cleaned = f"{current_week(now, tz).year}-w{match.group(1)}"

@@ -45,16 +45,18 @@ def target_for(session: Session, metric: Metric, period: str) -> float | None:
     return targets_for(session, [period])[(metric.key, period)]
 
 
-def set_target(session: Session, metric: Metric, value: float, effective_from: str, *, by: str,
-               now: datetime) -> TargetChange:
+def set_target(
+    session: Session, metric: Metric, value: float, effective_from: str, *, by: str, now: datetime
+) -> TargetChange:
     """Set the shared target of `metric` from `effective_from` on. Percent targets are fractions (0.33)."""
     if not math.isfinite(value) or value < 0 or value > catalog.MAX_VALUE:
         raise InvalidInput("A target must be a number, zero or more.")
     if metric.unit == catalog.PERCENT and value > 1:
         raise InvalidInput(f"A {metric.name} target is a percentage between 0% and 100%.")
     previous = target_for(session, metric, effective_from)
-    row = session.scalars(select(KpiTarget).where(KpiTarget.metric == metric.key,
-                                                  KpiTarget.effective_from == effective_from)).first()
+    row = session.scalars(
+        select(KpiTarget).where(KpiTarget.metric == metric.key, KpiTarget.effective_from == effective_from)
+    ).first()
     if row is None:
         session.add(KpiTarget(metric=metric.key, effective_from=effective_from, value=value, set_by=by, set_at=now))
     else:

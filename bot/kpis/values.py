@@ -31,8 +31,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class EntryError:
-    index: int            # position in the request, or the CSV line number
-    field: str            # "period", "metric", "value" or "entry"
+    index: int  # position in the request, or the CSV line number
+    field: str  # "period", "metric", "value" or "entry"
     message: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -43,7 +43,7 @@ class EntryError:
 class Outcome:
     entry: Entry
     previous: float | None
-    status: str           # "stored" (new), "updated", "unchanged", "overridden" (a CRM-synced value stays)
+    status: str  # "stored" (new), "updated", "unchanged", "overridden" (a CRM-synced value stays)
 
 
 @dataclass
@@ -75,8 +75,9 @@ def _missing(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-def _text_field(item: dict, name: str, index: int, errors: list[EntryError], *, missing: str,
-                not_text: str) -> str | None:
+def _text_field(
+    item: dict, name: str, index: int, errors: list[EntryError], *, missing: str, not_text: str
+) -> str | None:
     """`item[name]` if it is non-blank text; otherwise None, with the reason added to `errors`."""
     raw = item.get(name)
     if _missing(raw):
@@ -88,8 +89,9 @@ def _text_field(item: dict, name: str, index: int, errors: list[EntryError], *, 
     return raw
 
 
-def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", first_index: int = 0,
-                     allow_future: bool = False) -> tuple[list[Entry], list[EntryError]]:
+def validate_entries(
+    raw: Iterable[Any], *, now: datetime, tz: str = "UTC", first_index: int = 0, allow_future: bool = False
+) -> tuple[list[Entry], list[EntryError]]:
     """Check every `{"period", "metric", "value"}` item; nothing is stored if any is wrong.
 
     Weeks after the current one are refused unless `allow_future`. Items repeating an
@@ -111,21 +113,32 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
         period: str | None = None
         value: float | None = None
         # metric
-        raw_metric = _text_field(item, "metric", index, item_errors, missing="is required",
-                                 not_text="must be a metric name such as \"MQLs\"")
+        raw_metric = _text_field(
+            item, "metric", index, item_errors, missing="is required", not_text='must be a metric name such as "MQLs"'
+        )
         if raw_metric is not None:
             metric = catalog.find_metric(raw_metric)
             if metric is None:
                 hint = catalog.suggest(raw_metric)
-                item_errors.append(EntryError(index, "metric", f"'{raw_metric.strip()[:60]}' is not a KPI"
-                                              + (f" (did you mean {hint.name}?)" if hint else "")))
+                item_errors.append(
+                    EntryError(
+                        index,
+                        "metric",
+                        f"'{raw_metric.strip()[:60]}' is not a KPI" + (f" (did you mean {hint.name}?)" if hint else ""),
+                    )
+                )
             elif metric.is_ratio:
                 item_errors.append(EntryError(index, "metric", catalog.ratio_refusal(metric)))
                 metric = None
         # period
-        raw_period = _text_field(item, "period", index, item_errors,
-                                 missing="is required (an ISO week such as 2026-W47)",
-                                 not_text="must be an ISO week such as \"2026-W47\"")
+        raw_period = _text_field(
+            item,
+            "period",
+            index,
+            item_errors,
+            missing="is required (an ISO week such as 2026-W47)",
+            not_text='must be an ISO week such as "2026-W47"',
+        )
         if raw_period is not None:
             try:
                 period = periods.parse_period(raw_period, now, tz)
@@ -159,23 +172,36 @@ def validate_entries(raw: Iterable[Any], *, now: datetime, tz: str = "UTC", firs
         earlier = entries.get(key)
         if earlier is not None:
             if earlier[1].value != value:
-                errors.append(EntryError(index, "value", f"{metric.name} for {period} is also given as "
-                                         f"{catalog.format_value(metric, earlier[1].value)} at {earlier[0]}"))
+                errors.append(
+                    EntryError(
+                        index,
+                        "value",
+                        f"{metric.name} for {period} is also given as "
+                        f"{catalog.format_value(metric, earlier[1].value)} at {earlier[0]}",
+                    )
+                )
             continue
         entries[key] = (index, Entry(metric, period, value))
     return [entry for _, entry in entries.values()], errors
 
 
 # --- recording ---------------------------------------------------------------------------
-def record(session: Session, entries: Iterable[Entry], *, source: str, by: str, now: datetime,
-           progress: Callable[[int], None] | None = None) -> RecordReport:
+def record(
+    session: Session,
+    entries: Iterable[Entry],
+    *,
+    source: str,
+    by: str,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> RecordReport:
     """Upsert each entry on (metric, period). Re-sending the same value changes nothing."""
     entries = list(entries)
     report = RecordReport()
     wanted_periods = sorted({e.period for e in entries})
     existing: dict[tuple[str, str], KpiValue] = {}
     for start in range(0, len(wanted_periods), 500):
-        chunk = wanted_periods[start:start + 500]
+        chunk = wanted_periods[start : start + 500]
         for stored in session.scalars(select(KpiValue).where(KpiValue.period.in_(chunk))):
             existing[(stored.metric, stored.period)] = stored
     for done, entry in enumerate(entries, 1):
@@ -212,16 +238,25 @@ def _insert_or_get(session: Session, entry: Entry, *, source: str, by: str, now:
     and treated as the previous value, instead of failing on the unique constraint.
     """
     dialect = session.get_bind().dialect.name
-    row = {"metric": entry.metric.key, "period": entry.period, "value": entry.value, "source": source,
-           "updated_by": by, "created_at": now, "updated_at": now}
+    row = {
+        "metric": entry.metric.key,
+        "period": entry.period,
+        "value": entry.value,
+        "source": source,
+        "updated_by": by,
+        "created_at": now,
+        "updated_at": now,
+    }
     unique = ["metric", "period"]
     statement: Executable
     if dialect == "postgresql":
-        statement = postgresql.insert(KpiValue).values(row).on_conflict_do_nothing(
-            index_elements=unique).returning(KpiValue.id)
+        statement = (
+            postgresql.insert(KpiValue).values(row).on_conflict_do_nothing(index_elements=unique).returning(KpiValue.id)
+        )
     else:
-        statement = sqlite.insert(KpiValue).values(row).on_conflict_do_nothing(
-            index_elements=unique).returning(KpiValue.id)
+        statement = (
+            sqlite.insert(KpiValue).values(row).on_conflict_do_nothing(index_elements=unique).returning(KpiValue.id)
+        )
     # RETURNING gives a row only if we inserted (rowcount is -1 with psycopg here; SQLite ≥ 3.35).
     if session.execute(statement).first() is not None:
         return None
@@ -231,18 +266,22 @@ def _insert_or_get(session: Session, entry: Entry, *, source: str, by: str, now:
     return session.scalars(query).one()
 
 
-def set_value(session: Session, metric: Metric, value: float, period: str, *, by: str, source: str,
-              now: datetime) -> Outcome:
+def set_value(
+    session: Session, metric: Metric, value: float, period: str, *, by: str, source: str, now: datetime
+) -> Outcome:
     problem = catalog.check_value(metric, value)
     if problem:
-        raise InvalidInput(problem if metric.is_ratio else f"Can't store {catalog.format_value(metric, value)}: {problem}.")
+        raise InvalidInput(
+            problem if metric.is_ratio else f"Can't store {catalog.format_value(metric, value)}: {problem}."
+        )
     return record(session, [Entry(metric, period, value)], source=source, by=by, now=now).outcomes[0]
 
 
 # --- reading -------------------------------------------------------------------------------
 def stored_values(session: Session, period_list: list[str]) -> dict[tuple[str, str], float]:
-    rows = session.execute(select(KpiValue.metric, KpiValue.period, KpiValue.value)
-                           .where(KpiValue.period.in_(period_list)))
+    rows = session.execute(
+        select(KpiValue.metric, KpiValue.period, KpiValue.value).where(KpiValue.period.in_(period_list))
+    )
     return {(metric, period): value for metric, period, value in rows}
 
 
@@ -341,5 +380,7 @@ def period_lines(session: Session, period: str, *, tz: str = "UTC") -> list[Metr
     previous = periods.previous_period(period)
     values = metric_values(session, [previous, period], tz=tz)
     goal = targets.targets_for(session, [period])
-    return [MetricLine(m, period, values[(m.key, period)], values[(m.key, previous)], goal[(m.key, period)])
-            for m in catalog.CATALOG]
+    return [
+        MetricLine(m, period, values[(m.key, period)], values[(m.key, previous)], goal[(m.key, period)])
+        for m in catalog.CATALOG
+    ]

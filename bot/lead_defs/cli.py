@@ -15,7 +15,9 @@ def register(cli: typer.Typer) -> None:
 
 
 @lead_def_cli.command("export")
-def export(out: Annotated[Path | None, typer.Argument(help="File to write (default: standard output).")] = None) -> None:
+def export(
+    out: Annotated[Path | None, typer.Argument(help="File to write (default: standard output).")] = None,
+) -> None:
     """Write every definition (with version and review dates) as YAML."""
     from bot.cli import open_services, write_export
     from bot.lead_defs import service as ld
@@ -33,9 +35,13 @@ def import_(
     file: Annotated[Path, typer.Argument(help="A YAML file in the `export` format.")],
     check: Annotated[bool, typer.Option("--check", help="Only validate; change nothing.")] = False,
     by: Annotated[str, typer.Option("--by", help="Who proposes the changes (a Slack user ID).")] = "cli import",
-    apply_without_approval: Annotated[bool, typer.Option(
-        "--apply-without-approval",
-        help="Admin override: apply at once, recorded in history and announced in the alignment channel.")] = False,
+    apply_without_approval: Annotated[
+        bool,
+        typer.Option(
+            "--apply-without-approval",
+            help="Admin override: apply at once, recorded in history and announced in the alignment channel.",
+        ),
+    ] = False,
     admin: Annotated[str | None, typer.Option("--admin", help="The admin's Slack user ID (with the override).")] = None,
 ) -> None:
     """Validate the whole file; then changes become proposals that both department heads approve
@@ -74,22 +80,32 @@ def import_(
         typer.echo(f"{file} is valid.")
         return
     if report.override_by:
-        typer.echo(f"Applied {file} without approval (admin override by {report.override_by}): "
-                   f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged."
-                   + ("" if outcome.announced else " Could not announce it in the alignment channel."))
+        typer.echo(
+            f"Applied {file} without approval (admin override by {report.override_by}): "
+            f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged."
+            + ("" if outcome.announced else " Could not announce it in the alignment channel.")
+        )
     elif report.proposed or report.already_proposed:
-        typer.echo(f"Imported {file}: {len(outcome.posted)} change(s) proposed in the alignment channel; "
-                   f"they apply once a marketing head and a sales head approve. "
-                   f"{len(report.already_proposed)} already waiting, {len(report.unchanged)} unchanged.")
+        typer.echo(
+            f"Imported {file}: {len(outcome.posted)} change(s) proposed in the alignment channel; "
+            f"they apply once a marketing head and a sales head approve. "
+            f"{len(report.already_proposed)} already waiting, {len(report.unchanged)} unchanged."
+        )
     else:
         typer.echo(f"Imported {file}: {len(report.created)} created, {len(report.unchanged)} unchanged.")
-    for label, keys in (("created", report.created), ("updated", report.updated),
-                        ("proposed", [p.key for p in outcome.posted]), ("already waiting", report.already_proposed)):
+    for label, keys in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("proposed", [p.key for p in outcome.posted]),
+        ("already waiting", report.already_proposed),
+    ):
         if keys:
             typer.echo(f"  {label}: {', '.join(keys)}")
     if outcome.not_posted:
-        raise InvalidInput(f"could not post {len(outcome.not_posted)} proposal(s) to the alignment channel "
-                           f"({', '.join(outcome.not_posted)}); nothing was proposed for them. Try again.")
+        raise InvalidInput(
+            f"could not post {len(outcome.not_posted)} proposal(s) to the alignment channel "
+            f"({', '.join(outcome.not_posted)}); nothing was proposed for them. Try again."
+        )
 
 
 @lead_def_cli.command("list")

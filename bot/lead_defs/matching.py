@@ -49,9 +49,9 @@ def singular(norm: str) -> str:
 
 @dataclass
 class Match:
-    key: str | None                  # the exact term, if found
-    suggestions: list[str]           # closest keys otherwise (best first)
-    cleaned: str                     # the query as understood
+    key: str | None  # the exact term, if found
+    suggestions: list[str]  # closest keys otherwise (best first)
+    cleaned: str  # the query as understood
 
 
 class TermIndex:
@@ -91,7 +91,7 @@ class TermIndex:
         words = cleaned.split()
         for size in range(min(5, len(words)), 0, -1):
             for start in range(len(words) - size + 1):
-                key = self._exact(" ".join(words[start:start + size]))
+                key = self._exact(" ".join(words[start : start + size]))
                 if key and (size > 1 or len(words[start]) >= 2):
                     return Match(key, [], cleaned)
         return Match(None, self.suggest(cleaned or norm), cleaned or norm)

@@ -41,8 +41,11 @@ class OpenProposal:
     @property
     def waiting_for(self) -> list[str]:
         """Which heads still have to approve: 'marketing head', 'sales head'."""
-        return [label for label, who in (("marketing head", self.marketing_approver),
-                                         ("sales head", self.sales_approver)) if not who]
+        return [
+            label
+            for label, who in (("marketing head", self.marketing_approver), ("sales head", self.sales_approver))
+            if not who
+        ]
 
 
 @dataclass
@@ -52,7 +55,7 @@ class DefinitionChange:
     author: str
     changed_at: datetime
     summary: str
-    changed_fields: str          # e.g. "qualifying criteria, sla"
+    changed_fields: str  # e.g. "qualifying criteria, sla"
 
 
 @dataclass
@@ -67,34 +70,58 @@ class StageSummary:
 @dataclass
 class FunnelSummary:
     stages: list[StageSummary] = field(default_factory=list)
-    terms: list[str] = field(default_factory=list)      # glossary keys
+    terms: list[str] = field(default_factory=list)  # glossary keys
 
 
 def stale_definitions(session: Session, now: datetime, stale_after_days: int) -> list[StaleDefinition]:
     """Definitions not reviewed (approved, imported or marked reviewed) for `stale_after_days`, oldest first."""
     cutoff = now - timedelta(days=stale_after_days)
-    rows = session.scalars(select(LeadDefinition).where(LeadDefinition.reviewed_at <= cutoff)
-                           .order_by(LeadDefinition.reviewed_at, LeadDefinition.key)).all()
+    rows = session.scalars(
+        select(LeadDefinition)
+        .where(LeadDefinition.reviewed_at <= cutoff)
+        .order_by(LeadDefinition.reviewed_at, LeadDefinition.key)
+    ).all()
     return [StaleDefinition(r.key, r.full_name, r.owner, r.reviewed_at, (now - r.reviewed_at).days) for r in rows]
 
 
 def open_proposals(session: Session) -> list[OpenProposal]:
     """Proposals still waiting for approval, oldest first."""
-    rows = session.scalars(select(LeadDefinitionProposal).where(LeadDefinitionProposal.status == "open")
-                           .order_by(LeadDefinitionProposal.created_at, LeadDefinitionProposal.id)).all()
-    return [OpenProposal(r.id, r.key, r.proposer, r.created_at, r.summary, r.base_version,
-                         r.marketing_approver, r.sales_approver, r.channel, r.message_ts) for r in rows]
+    rows = session.scalars(
+        select(LeadDefinitionProposal)
+        .where(LeadDefinitionProposal.status == "open")
+        .order_by(LeadDefinitionProposal.created_at, LeadDefinitionProposal.id)
+    ).all()
+    return [
+        OpenProposal(
+            r.id,
+            r.key,
+            r.proposer,
+            r.created_at,
+            r.summary,
+            r.base_version,
+            r.marketing_approver,
+            r.sales_approver,
+            r.channel,
+            r.message_ts,
+        )
+        for r in rows
+    ]
 
 
 def changed_since(session: Session, since: datetime) -> list[DefinitionChange]:
     """Versions created after `since` (approved changes and imports; not the shipped v1), oldest first."""
-    rows = session.scalars(select(LeadDefinitionVersion).where(LeadDefinitionVersion.created_at > since,
-                                                               LeadDefinitionVersion.version > 1)
-                           .order_by(LeadDefinitionVersion.created_at, LeadDefinitionVersion.id)).all()
+    rows = session.scalars(
+        select(LeadDefinitionVersion)
+        .where(LeadDefinitionVersion.created_at > since, LeadDefinitionVersion.version > 1)
+        .order_by(LeadDefinitionVersion.created_at, LeadDefinitionVersion.id)
+    ).all()
     changes = []
     for row in rows:
-        previous = session.scalar(select(LeadDefinitionVersion.snapshot).where(
-            LeadDefinitionVersion.key == row.key, LeadDefinitionVersion.version == row.version - 1))
+        previous = session.scalar(
+            select(LeadDefinitionVersion.snapshot).where(
+                LeadDefinitionVersion.key == row.key, LeadDefinitionVersion.version == row.version - 1
+            )
+        )
         changed = describe(diff_definitions(previous, row.snapshot)) if previous else "new term"
         changes.append(DefinitionChange(row.key, row.version, row.author, row.created_at, row.summary, changed))
     return changes

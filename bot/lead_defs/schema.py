@@ -14,8 +14,20 @@ OWNERS = ("marketing", "sales", "shared")
 
 # The editable content of a definition, in file and display order.
 CONTENT_FIELDS = (
-    "key", "full_name", "aliases", "kind", "position", "definition", "criteria", "disqualifiers",
-    "owner", "next_action", "sla", "handoff", "example", "crm",
+    "key",
+    "full_name",
+    "aliases",
+    "kind",
+    "position",
+    "definition",
+    "criteria",
+    "disqualifiers",
+    "owner",
+    "next_action",
+    "sla",
+    "handoff",
+    "example",
+    "crm",
 )
 LIST_FIELDS = ("aliases", "criteria", "disqualifiers")
 TEXT_FIELDS = ("full_name", "definition", "next_action", "sla", "handoff", "example")
@@ -23,14 +35,29 @@ TEXT_FIELDS = ("full_name", "definition", "next_action", "sla", "handoff", "exam
 META_FIELDS = ("version", "updated_by", "updated_at", "last_reviewed")
 
 LABELS = {
-    "key": "Key", "full_name": "Full name", "aliases": "Aliases", "kind": "Kind", "position": "Funnel position",
-    "definition": "Definition", "criteria": "Qualifying criteria", "disqualifiers": "Disqualifiers",
-    "owner": "Owner", "next_action": "Next action", "sla": "SLA", "handoff": "Hand-off", "example": "Example",
+    "key": "Key",
+    "full_name": "Full name",
+    "aliases": "Aliases",
+    "kind": "Kind",
+    "position": "Funnel position",
+    "definition": "Definition",
+    "criteria": "Qualifying criteria",
+    "disqualifiers": "Disqualifiers",
+    "owner": "Owner",
+    "next_action": "Next action",
+    "sla": "SLA",
+    "handoff": "Hand-off",
+    "example": "Example",
     "crm": "CRM counterparts",
 }
 
 MAX_LENGTHS = {
-    "full_name": 100, "definition": 2000, "next_action": 500, "sla": 300, "handoff": 500, "example": 1000,
+    "full_name": 100,
+    "definition": 2000,
+    "next_action": 500,
+    "sla": 300,
+    "handoff": 500,
+    "example": 1000,
 }
 MAX_LIST_ITEMS = 20
 MAX_ITEM_LENGTH = 300
@@ -134,13 +161,21 @@ def validate_content(raw: dict[str, Any], *, line_of=lambda name: None) -> list[
             add(name, f"{label}: an item in {name} is longer than {MAX_ITEM_LENGTH} characters")
     crm = raw.get("crm")
     if crm is not None:
-        if isinstance(crm, dict):   # the YAML loader's line bookkeeping is not content
+        if isinstance(crm, dict):  # the YAML loader's line bookkeeping is not content
             crm = {k: v for k, v in crm.items() if not str(k).startswith("__")}
         if not isinstance(crm, dict) or set(crm) - set(CRM_SYSTEMS):
             add("crm", f"{label}: crm must map hubspot and/or salesforce to a list of CRM stage values")
-        elif any(not isinstance(v, (str, list)) or (isinstance(v, list) and (
-                len(v) > MAX_LIST_ITEMS or not all(isinstance(i, (str, int, float)) and len(str(i)) <= 160 for i in v)))
-                for v in crm.values()):
+        elif any(
+            not isinstance(v, (str, list))
+            or (
+                isinstance(v, list)
+                and (
+                    len(v) > MAX_LIST_ITEMS
+                    or not all(isinstance(i, (str, int, float)) and len(str(i)) <= 160 for i in v)
+                )
+            )
+            for v in crm.values()
+        ):
             add("crm", f"{label}: each crm system takes a list of up to {MAX_LIST_ITEMS} stage values")
     kind = raw.get("kind")
     kind_ok = isinstance(kind, str) and kind.strip().lower() in KINDS
@@ -189,15 +224,23 @@ def validate_entries(entries: list[Entry]) -> list[Problem]:
             other = names.get(norm)
             if other and other != key:
                 field_name = "key" if name == key else "aliases"
-                problems.append(Problem(lines.get(field_name, entry.line), field_name,
-                                        f"'{key}': '{name}' is already used by '{other}'"))
+                problems.append(
+                    Problem(
+                        lines.get(field_name, entry.line), field_name, f"'{key}': '{name}' is already used by '{other}'"
+                    )
+                )
             elif other is None:
                 names[norm] = key
         if entry.content.get("kind") == "stage" and isinstance(entry.content.get("position"), int):
             position = entry.content["position"]
             if position in positions:
-                problems.append(Problem(lines.get("position", entry.line), "position",
-                                        f"'{key}': position {position} is already '{positions[position]}'"))
+                problems.append(
+                    Problem(
+                        lines.get("position", entry.line),
+                        "position",
+                        f"'{key}': position {position} is already '{positions[position]}'",
+                    )
+                )
             else:
                 positions[position] = key
     return problems
@@ -206,13 +249,19 @@ def validate_entries(entries: list[Entry]) -> list[Problem]:
 def validate_meta(entry: Entry, lines: dict[str, int]) -> list[Problem]:
     problems = []
     meta = entry.meta
-    if "version" in meta and (isinstance(meta["version"], bool) or not isinstance(meta["version"], int)
-                              or meta["version"] < 1):
+    if "version" in meta and (
+        isinstance(meta["version"], bool) or not isinstance(meta["version"], int) or meta["version"] < 1
+    ):
         problems.append(Problem(lines.get("version", entry.line), "version", "version must be a whole number ≥ 1"))
     for name in ("updated_at", "last_reviewed"):
         if name in meta and parse_time(meta[name]) is None:
-            problems.append(Problem(lines.get(name, entry.line), name,
-                                    f"{name} must be a date and time such as 2026-11-24T15:00:00+00:00"))
+            problems.append(
+                Problem(
+                    lines.get(name, entry.line),
+                    name,
+                    f"{name} must be a date and time such as 2026-11-24T15:00:00+00:00",
+                )
+            )
     if "updated_by" in meta and not isinstance(meta["updated_by"], str):
         problems.append(Problem(lines.get("updated_by", entry.line), "updated_by", "updated_by must be text"))
     return problems
@@ -243,7 +292,8 @@ class _LineLoader(yaml.SafeLoader):
         mapping["__line__"] = node.start_mark.line + 1
         mapping["__lines__"] = {
             key_node.value: key_node.start_mark.line + 1
-            for key_node, _ in node.value if isinstance(key_node, yaml.ScalarNode)
+            for key_node, _ in node.value
+            if isinstance(key_node, yaml.ScalarNode)
         }
         return mapping
 
@@ -268,8 +318,13 @@ def parse_yaml(text: str) -> tuple[list[Entry], list[Problem]]:
         lines = item.pop("__lines__", {})
         unknown = [k for k in item if k not in CONTENT_FIELDS and k not in META_FIELDS]
         for name in unknown:
-            problems.append(Problem(lines.get(name, line), None,
-                                    f"unknown field '{name}' (fields: {', '.join(CONTENT_FIELDS + META_FIELDS)})"))
+            problems.append(
+                Problem(
+                    lines.get(name, line),
+                    None,
+                    f"unknown field '{name}' (fields: {', '.join(CONTENT_FIELDS + META_FIELDS)})",
+                )
+            )
         content = {k: v for k, v in item.items() if k in CONTENT_FIELDS}
         meta = {k: v for k, v in item.items() if k in META_FIELDS}
         meta["_lines"] = lines
@@ -291,5 +346,4 @@ def dump_yaml(records: list[dict[str, Any]]) -> str:
             if name in record:
                 item[name] = record[name]
         terms.append(item)
-    return yaml.safe_dump({"terms": terms}, sort_keys=False, allow_unicode=True, width=100,
-                          default_flow_style=False)
+    return yaml.safe_dump({"terms": terms}, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)

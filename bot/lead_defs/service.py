@@ -48,8 +48,19 @@ PROPOSER_ROLES = [Role.marketer, Role.sales_head, Role.marketing_head, Role.admi
 APPROVER_ROLES = [Role.marketing_head, Role.sales_head]
 REJECTER_ROLES = [Role.marketing_head, Role.sales_head]
 # Fields a proposal may change; key, kind and position change only by file import.
-EDITABLE_FIELDS = ("full_name", "aliases", "definition", "criteria", "disqualifiers", "owner",
-                   "next_action", "sla", "handoff", "example", "crm")
+EDITABLE_FIELDS = (
+    "full_name",
+    "aliases",
+    "definition",
+    "criteria",
+    "disqualifiers",
+    "owner",
+    "next_action",
+    "sla",
+    "handoff",
+    "example",
+    "crm",
+)
 MAX_SUMMARY = 500
 
 
@@ -83,7 +94,10 @@ class DefinitionView:
 def view_of(row: LeadDefinition) -> DefinitionView:
     return DefinitionView(
         **{name: _copy(getattr(row, name)) for name in CONTENT_FIELDS},
-        version=row.version, updated_by=row.updated_by, updated_at=row.updated_at, reviewed_at=row.reviewed_at,
+        version=row.version,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+        reviewed_at=row.reviewed_at,
     )
 
 
@@ -117,17 +131,31 @@ class ProposalView:
 
 
 def proposal_view(session: Session, row: LeadDefinitionProposal) -> ProposalView:
-    base = session.scalar(select(LeadDefinitionVersion).where(
-        LeadDefinitionVersion.key == row.key, LeadDefinitionVersion.version == row.base_version))
+    base = session.scalar(
+        select(LeadDefinitionVersion).where(
+            LeadDefinitionVersion.key == row.key, LeadDefinitionVersion.version == row.base_version
+        )
+    )
     before = base.snapshot if base else {}
     current = session.scalar(select(LeadDefinition.version).where(LeadDefinition.key == row.key))
     return ProposalView(
-        id=row.id, key=row.key, base_version=row.base_version, proposed=dict(row.proposed), summary=row.summary,
-        proposer=row.proposer, created_at=row.created_at, status=row.status,
-        marketing_approver=row.marketing_approver, sales_approver=row.sales_approver,
-        rejected_by=row.rejected_by, rejection_reason=row.rejection_reason,
-        resulting_version=row.resulting_version, channel=row.channel, message_ts=row.message_ts,
-        changes=diff_definitions(before, row.proposed), current_version=current,
+        id=row.id,
+        key=row.key,
+        base_version=row.base_version,
+        proposed=dict(row.proposed),
+        summary=row.summary,
+        proposer=row.proposer,
+        created_at=row.created_at,
+        status=row.status,
+        marketing_approver=row.marketing_approver,
+        sales_approver=row.sales_approver,
+        rejected_by=row.rejected_by,
+        rejection_reason=row.rejection_reason,
+        resulting_version=row.resulting_version,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        changes=diff_definitions(before, row.proposed),
+        current_version=current,
     )
 
 
@@ -146,8 +174,9 @@ def seed_defaults(session: Session, now: datetime, *, author: str = SYSTEM_AUTHO
         return 0
     entries = load_defaults()
     for entry in entries:
-        _create(session, normalize_content(entry.content), author=author, now=now, reviewed=now,
-                summary="Shipped default")
+        _create(
+            session, normalize_content(entry.content), author=author, now=now, reviewed=now, summary="Shipped default"
+        )
     session.flush()
     return len(entries)
 
@@ -165,15 +194,35 @@ def ensure_seeded(services: Services) -> int:
     return added
 
 
-def _create(session: Session, content: dict[str, Any], *, author: str, now: datetime, reviewed: datetime,
-            summary: str, version: int = 1, updated_at: datetime | None = None, approved_by: str | None = None,
-            override_by: str | None = None) -> LeadDefinition:
-    row = LeadDefinition(**content, version=version, updated_by=author, updated_at=updated_at or now,
-                         reviewed_at=reviewed)
+def _create(
+    session: Session,
+    content: dict[str, Any],
+    *,
+    author: str,
+    now: datetime,
+    reviewed: datetime,
+    summary: str,
+    version: int = 1,
+    updated_at: datetime | None = None,
+    approved_by: str | None = None,
+    override_by: str | None = None,
+) -> LeadDefinition:
+    row = LeadDefinition(
+        **content, version=version, updated_by=author, updated_at=updated_at or now, reviewed_at=reviewed
+    )
     session.add(row)
-    session.add(LeadDefinitionVersion(key=content["key"], version=version, snapshot=content, author=author,
-                                      created_at=updated_at or now, summary=summary, approved_by=approved_by,
-                                      override_by=override_by))
+    session.add(
+        LeadDefinitionVersion(
+            key=content["key"],
+            version=version,
+            snapshot=content,
+            author=author,
+            created_at=updated_at or now,
+            summary=summary,
+            approved_by=approved_by,
+            override_by=override_by,
+        )
+    )
     return row
 
 
@@ -237,14 +286,25 @@ class HistoryEntry:
 def history(session: Session, key: str) -> tuple[DefinitionView, list[HistoryEntry]]:
     """Every version of a term, newest first, with what changed from the one before."""
     definition = get(session, key)
-    rows = session.scalars(select(LeadDefinitionVersion).where(LeadDefinitionVersion.key == definition.key)
-                           .order_by(LeadDefinitionVersion.version)).all()
+    rows = session.scalars(
+        select(LeadDefinitionVersion)
+        .where(LeadDefinitionVersion.key == definition.key)
+        .order_by(LeadDefinitionVersion.version)
+    ).all()
     entries: list[HistoryEntry] = []
     previous: dict[str, Any] = {}
     for row in rows:
-        entries.append(HistoryEntry(row.version, row.author, row.created_at, row.summary, row.approved_by,
-                                    diff_definitions(previous, row.snapshot) if previous else [],
-                                    override_by=row.override_by))
+        entries.append(
+            HistoryEntry(
+                row.version,
+                row.author,
+                row.created_at,
+                row.summary,
+                row.approved_by,
+                diff_definitions(previous, row.snapshot) if previous else [],
+                override_by=row.override_by,
+            )
+        )
         previous = row.snapshot
     return definition, list(reversed(entries))
 
@@ -270,8 +330,9 @@ def not_found_message(text: str, suggestions: list[DefinitionView]) -> str:
     return f"No term '{shown}'. Type `/lead-def` for the list of terms."
 
 
-def check_proposal(session: Session, key: str, base_version: int, fields: dict[str, Any],
-                   summary: str) -> tuple[dict[str, Any], list[Problem]]:
+def check_proposal(
+    session: Session, key: str, base_version: int, fields: dict[str, Any], summary: str
+) -> tuple[dict[str, Any], list[Problem]]:
     """The full proposed content and every problem with it (field names in Problem.field)."""
     row = _row(session, key)
     content = snapshot(row)
@@ -297,19 +358,28 @@ def check_proposal(session: Session, key: str, base_version: int, fields: dict[s
 
 
 def outdated_message(key: str, current: int, base: int) -> str:
-    return (f"{key} changed to v{current} since this proposal was made (against v{base}); "
-            f"look at the new version and propose again with `/lead-def propose {key}`.")
+    return (
+        f"{key} changed to v{current} since this proposal was made (against v{base}); "
+        f"look at the new version and propose again with `/lead-def propose {key}`."
+    )
 
 
-def propose(session: Session, *, key: str, user_id: str, base_version: int, fields: dict[str, Any],
-            summary: str, now: datetime) -> ProposalView:
+def propose(
+    session: Session, *, key: str, user_id: str, base_version: int, fields: dict[str, Any], summary: str, now: datetime
+) -> ProposalView:
     roles.require_role(session, user_id, PROPOSER_ROLES, "propose a change to a definition")
     content, problems = check_proposal(session, key, base_version, fields, summary)
     if problems:
         raise InvalidInput(" ".join(str(p) for p in problems))
-    row = LeadDefinitionProposal(key=content["key"], base_version=base_version, proposed=content,
-                                 summary=" ".join(summary.split()), proposer=user_id, created_at=now,
-                                 status="open")
+    row = LeadDefinitionProposal(
+        key=content["key"],
+        base_version=base_version,
+        proposed=content,
+        summary=" ".join(summary.split()),
+        proposer=user_id,
+        created_at=now,
+        status="open",
+    )
     session.add(row)
     session.flush()
     return proposal_view(session, row)
@@ -348,7 +418,9 @@ def _require_open(row: LeadDefinitionProposal, session: Session | None = None) -
     if row.status == "rejected":
         raise InvalidInput(f"This proposal was already rejected by <@{row.rejected_by}>.")
     if row.status == "outdated":
-        current = session.scalar(select(LeadDefinition.version).where(LeadDefinition.key == row.key)) if session else None
+        current = (
+            session.scalar(select(LeadDefinition.version).where(LeadDefinition.key == row.key)) if session else None
+        )
         if current:
             raise InvalidInput(outdated_message(row.key, current, row.base_version))
         raise InvalidInput(f"This proposal is outdated: {row.key} changed since it was made. Propose again.")
@@ -358,9 +430,9 @@ def _require_open(row: LeadDefinitionProposal, session: Session | None = None) -
 class VoteResult:
     proposal: ProposalView
     applied: bool
-    side: str                                   # "marketing" or "sales"
-    outdated: list[ProposalView] = field(default_factory=list)   # other proposals this change made stale
-    refusal: str | None = None                  # set when the proposal turned out to be outdated
+    side: str  # "marketing" or "sales"
+    outdated: list[ProposalView] = field(default_factory=list)  # other proposals this change made stale
+    refusal: str | None = None  # set when the proposal turned out to be outdated
 
 
 def approve(session: Session, proposal_id: int | str, user_id: str, now: datetime) -> VoteResult:
@@ -373,41 +445,60 @@ def approve(session: Session, proposal_id: int | str, user_id: str, now: datetim
     role = roles.require_role(session, user_id, APPROVER_ROLES, "approve a definition change")
     _require_open(row, session)
     if row.proposer == user_id:
-        raise PermissionDenied("You proposed this change, so you can't approve it yourself; "
-                               "the other department heads decide.")
+        raise PermissionDenied(
+            "You proposed this change, so you can't approve it yourself; the other department heads decide."
+        )
     side = "marketing" if role == Role.marketing_head else "sales"
     earlier = {row.marketing_approver: "marketing", row.sales_approver: "sales"}.get(user_id)
     if earlier is not None and earlier != side:
-        raise PermissionDenied(f"You already approved this change for {earlier}. One person can't give both "
-                               "approvals, also after a role change: it needs a second department head.")
+        raise PermissionDenied(
+            f"You already approved this change for {earlier}. One person can't give both "
+            "approvals, also after a role change: it needs a second department head."
+        )
     current = session.scalar(select(LeadDefinition).where(LeadDefinition.key == row.key))
     current_version = current.version if current is not None else 0
     if current_version != row.base_version:
         # Stored (not raised) so the proposal stays marked outdated after this transaction.
         row.status, row.decided_at = "outdated", now
         session.flush()
-        return VoteResult(proposal_view(session, row), False, side,
-                          refusal=outdated_message(row.key, current_version, row.base_version))
+        return VoteResult(
+            proposal_view(session, row),
+            False,
+            side,
+            refusal=outdated_message(row.key, current_version, row.base_version),
+        )
     if side == "marketing":
         if row.marketing_approver:
-            raise InvalidInput(f"<@{row.marketing_approver}> already approved this for marketing; "
-                               "it now needs a sales head.")
+            raise InvalidInput(
+                f"<@{row.marketing_approver}> already approved this for marketing; it now needs a sales head."
+            )
         row.marketing_approver, row.marketing_approved_at = user_id, now
     else:
         if row.sales_approver:
-            raise InvalidInput(f"<@{row.sales_approver}> already approved this for sales; "
-                               "it now needs a marketing head.")
+            raise InvalidInput(
+                f"<@{row.sales_approver}> already approved this for sales; it now needs a marketing head."
+            )
         row.sales_approver, row.sales_approved_at = user_id, now
     outdated: list[ProposalView] = []
     applied = bool(row.marketing_approver and row.sales_approver)
     if applied:
-        new_version = apply_content(session, current, dict(row.proposed), author=row.proposer, now=now,
-                                    summary=row.summary,
-                                    approved_by=f"{row.marketing_approver},{row.sales_approver}")
+        new_version = apply_content(
+            session,
+            current,
+            dict(row.proposed),
+            author=row.proposer,
+            now=now,
+            summary=row.summary,
+            approved_by=f"{row.marketing_approver},{row.sales_approver}",
+        )
         row.status, row.decided_at, row.resulting_version = "approved", now, new_version
-        others = session.scalars(select(LeadDefinitionProposal).where(
-            LeadDefinitionProposal.key == row.key, LeadDefinitionProposal.status == "open",
-            LeadDefinitionProposal.id != row.id)).all()
+        others = session.scalars(
+            select(LeadDefinitionProposal).where(
+                LeadDefinitionProposal.key == row.key,
+                LeadDefinitionProposal.status == "open",
+                LeadDefinitionProposal.id != row.id,
+            )
+        ).all()
         for other in others:
             other.status, other.decided_at = "outdated", now
         session.flush()
@@ -416,21 +507,46 @@ def approve(session: Session, proposal_id: int | str, user_id: str, now: datetim
     return VoteResult(proposal_view(session, row), applied, side, outdated)
 
 
-def apply_content(session: Session, current: LeadDefinition | None, content: dict[str, Any], *, author: str,
-                  now: datetime, summary: str, approved_by: str | None = None,
-                  override_by: str | None = None) -> int:
+def apply_content(
+    session: Session,
+    current: LeadDefinition | None,
+    content: dict[str, Any],
+    *,
+    author: str,
+    now: datetime,
+    summary: str,
+    approved_by: str | None = None,
+    override_by: str | None = None,
+) -> int:
     """Make `content` the current definition (a new version, or v1 of a new term); returns the version."""
     if current is None:
-        _create(session, content, author=author, now=now, reviewed=now, summary=summary, approved_by=approved_by,
-                override_by=override_by)
+        _create(
+            session,
+            content,
+            author=author,
+            now=now,
+            reviewed=now,
+            summary=summary,
+            approved_by=approved_by,
+            override_by=override_by,
+        )
         return 1
     version = current.version + 1
     for name in CONTENT_FIELDS:
         setattr(current, name, _copy(content[name]))
     current.version, current.updated_by, current.updated_at, current.reviewed_at = version, author, now, now
-    session.add(LeadDefinitionVersion(key=current.key, version=version, snapshot=dict(content), author=author,
-                                      created_at=now, summary=summary, approved_by=approved_by,
-                                      override_by=override_by))
+    session.add(
+        LeadDefinitionVersion(
+            key=current.key,
+            version=version,
+            snapshot=dict(content),
+            author=author,
+            created_at=now,
+            summary=summary,
+            approved_by=approved_by,
+            override_by=override_by,
+        )
+    )
     return version
 
 
@@ -465,8 +581,8 @@ def mark_reviewed(session: Session, key: str, now: datetime) -> DefinitionView:
 @dataclass
 class ReviewResult:
     definition: DefinitionView
-    side: str                     # the reviewer's side: "marketing" or "sales"
-    completed: bool               # True: the definition now counts as reviewed
+    side: str  # the reviewer's side: "marketing" or "sales"
+    completed: bool  # True: the definition now counts as reviewed
     confirmed_by: list[str] = field(default_factory=list)
 
 
@@ -479,14 +595,25 @@ def review(session: Session, key: str, user_id: str, note: str, now: datetime) -
     note = " ".join(note.split())
     if len(note) > MAX_SUMMARY:
         raise InvalidInput(f"Keep the note under {MAX_SUMMARY} characters.")
-    pending = list(session.scalars(select(LeadDefinitionReview).where(
-        LeadDefinitionReview.key == row.key, LeadDefinitionReview.version == row.version,
-        LeadDefinitionReview.completed_at.is_(None)).order_by(LeadDefinitionReview.id)))
+    pending = list(
+        session.scalars(
+            select(LeadDefinitionReview)
+            .where(
+                LeadDefinitionReview.key == row.key,
+                LeadDefinitionReview.version == row.version,
+                LeadDefinitionReview.completed_at.is_(None),
+            )
+            .order_by(LeadDefinitionReview.id)
+        )
+    )
     if not note and any(p.reviewer == user_id for p in pending):
-        raise InvalidInput(f"You already confirmed {row.key}; it counts as reviewed once a head of the other "
-                           f"department confirms too, or add a note: `/lead-def reviewed {row.key} why it still holds`.")
-    mine = LeadDefinitionReview(key=row.key, version=row.version, reviewer=user_id, side=side, note=note or None,
-                                created_at=now)
+        raise InvalidInput(
+            f"You already confirmed {row.key}; it counts as reviewed once a head of the other "
+            f"department confirms too, or add a note: `/lead-def reviewed {row.key} why it still holds`."
+        )
+    mine = LeadDefinitionReview(
+        key=row.key, version=row.version, reviewer=user_id, side=side, note=note or None, created_at=now
+    )
     session.add(mine)
     other_side = [p for p in pending if p.side != side and p.reviewer != user_id]
     completed = bool(note) or bool(other_side)
@@ -503,13 +630,13 @@ def review(session: Session, key: str, user_id: str, note: str, now: datetime) -
 # --- file import / export -----------------------------------------------------------------
 @dataclass
 class ImportReport:
-    created: list[str] = field(default_factory=list)        # new terms, applied at once
-    updated: list[str] = field(default_factory=list)        # changed terms, applied at once
-    proposed: list[ProposalView] = field(default_factory=list)   # changes waiting for the two heads
-    already_proposed: list[str] = field(default_factory=list)    # the same change is already waiting
+    created: list[str] = field(default_factory=list)  # new terms, applied at once
+    updated: list[str] = field(default_factory=list)  # changed terms, applied at once
+    proposed: list[ProposalView] = field(default_factory=list)  # changes waiting for the two heads
+    already_proposed: list[str] = field(default_factory=list)  # the same change is already waiting
     unchanged: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    override_by: str | None = None                          # the admin who applied without approval
+    override_by: str | None = None  # the admin who applied without approval
 
 
 IMPORT_PROPOSER = "cli import"
@@ -523,12 +650,13 @@ def override_summary(admin: str) -> str:
 def check_file(text: str) -> tuple[list[Entry], list[Problem]]:
     entries, problems = parse_yaml(text)
     problems += validate_entries(entries)
-    problems.sort(key=lambda p: (p.line or 0))
+    problems.sort(key=lambda p: p.line or 0)
     return entries, problems
 
 
-def import_text(session: Session, text: str, *, by: str = IMPORT_PROPOSER, now: datetime,
-                override_admin: str | None = None) -> ImportReport:
+def import_text(
+    session: Session, text: str, *, by: str = IMPORT_PROPOSER, now: datetime, override_admin: str | None = None
+) -> ImportReport:
     """Validate the whole file first; write nothing if any entry is invalid.
 
     Into an empty workspace (first seeding) the file becomes the vocabulary. Otherwise every new or
@@ -545,8 +673,10 @@ def import_text(session: Session, text: str, *, by: str = IMPORT_PROPOSER, now: 
     keys_in_file = {" ".join(e.content["key"].split()) for e in entries}
     # Positions and names must not clash with terms the file does not mention.
     kept = [Entry(snapshot(r)) for k, r in existing.items() if k not in keys_in_file]
-    clashes = validate_entries([Entry(normalize_content(e.content), meta={"_lines": e.meta.get("_lines", {})},
-                                      line=e.line) for e in entries] + kept)
+    clashes = validate_entries(
+        [Entry(normalize_content(e.content), meta={"_lines": e.meta.get("_lines", {})}, line=e.line) for e in entries]
+        + kept
+    )
     if clashes:
         return ImportReport(problems=clashes)
     first_seeding = not existing
@@ -559,26 +689,50 @@ def import_text(session: Session, text: str, *, by: str = IMPORT_PROPOSER, now: 
             meta = entry.meta
             updated_at = parse_time(meta["updated_at"]) if "updated_at" in meta else now
             reviewed = parse_time(meta["last_reviewed"]) if "last_reviewed" in meta else now
-            _create(session, content, author=meta.get("updated_by") or by, now=now, reviewed=reviewed or now,
-                    summary="Imported from file", version=meta.get("version", 1), updated_at=updated_at)
+            _create(
+                session,
+                content,
+                author=meta.get("updated_by") or by,
+                now=now,
+                reviewed=reviewed or now,
+                summary="Imported from file",
+                version=meta.get("version", 1),
+                updated_at=updated_at,
+            )
             report.created.append(content["key"])
         elif override_admin is not None:
-            apply_content(session, row, content, author=override_admin, now=now,
-                          summary=override_summary(override_admin), override_by=override_admin)
+            apply_content(
+                session,
+                row,
+                content,
+                author=override_admin,
+                now=now,
+                summary=override_summary(override_admin),
+                override_by=override_admin,
+            )
             (report.updated if row is not None else report.created).append(content["key"])
             report.override_by = override_admin
         else:
             base = row.version if row is not None else 0
-            waiting = session.scalars(select(LeadDefinitionProposal).where(
-                LeadDefinitionProposal.key == content["key"], LeadDefinitionProposal.status == "open",
-                LeadDefinitionProposal.base_version == base)).all()
+            waiting = session.scalars(
+                select(LeadDefinitionProposal).where(
+                    LeadDefinitionProposal.key == content["key"],
+                    LeadDefinitionProposal.status == "open",
+                    LeadDefinitionProposal.base_version == base,
+                )
+            ).all()
             if any(dict(p.proposed) == content for p in waiting):
                 report.already_proposed.append(content["key"])
                 continue
             proposal = LeadDefinitionProposal(
-                key=content["key"], base_version=base, proposed=content, proposer=by, created_at=now,
-                status="open", summary=("New term from a file import" if row is None
-                                        else "Changed by a file import"))
+                key=content["key"],
+                base_version=base,
+                proposed=content,
+                proposer=by,
+                created_at=now,
+                status="open",
+                summary=("New term from a file import" if row is None else "Changed by a file import"),
+            )
             session.add(proposal)
             session.flush()
             report.proposed.append(proposal_view(session, proposal))
@@ -592,8 +746,11 @@ def export_text(session: Session) -> str:
     records = []
     for view in all_definitions(session):
         record = view.content
-        record.update(version=view.version, updated_by=view.updated_by, updated_at=format_time(view.updated_at),
-                      last_reviewed=format_time(view.reviewed_at))
+        record.update(
+            version=view.version,
+            updated_by=view.updated_by,
+            updated_at=format_time(view.updated_at),
+            last_reviewed=format_time(view.reviewed_at),
+        )
         records.append(record)
     return dump_yaml(records)
-

@@ -31,8 +31,10 @@ SLACK_FAILURES = (SlackApiError, OSError)
 def alignment_channel(services: Services) -> str:
     channel = services.settings.alignment_channel
     if not channel:
-        raise InvalidInput("Proposals go to the alignment channel, and none is set up yet: "
-                           "ask your admin to set REVALIGN_ALIGNMENT_CHANNEL.")
+        raise InvalidInput(
+            "Proposals go to the alignment channel, and none is set up yet: "
+            "ask your admin to set REVALIGN_ALIGNMENT_CHANNEL."
+        )
     return channel
 
 
@@ -50,13 +52,27 @@ def post_proposal(services: Services, client: WebClient, proposal: ld.ProposalVi
     return True
 
 
-def propose(services: Services, client: WebClient, user_id: str, key: str, base_version: int,
-            fields: dict[str, Any], summary: str) -> ld.ProposalView | None:
+def propose(
+    services: Services,
+    client: WebClient,
+    user_id: str,
+    key: str,
+    base_version: int,
+    fields: dict[str, Any],
+    summary: str,
+) -> ld.ProposalView | None:
     """Store a proposal from the form and post it; None when Slack refused it (nothing was proposed)."""
     alignment_channel(services)
     with services.db.session() as session:
-        proposal = ld.propose(session, key=key, user_id=user_id, base_version=base_version, fields=fields,
-                              summary=summary, now=services.now())
+        proposal = ld.propose(
+            session,
+            key=key,
+            user_id=user_id,
+            base_version=base_version,
+            fields=fields,
+            summary=summary,
+            now=services.now(),
+        )
     return proposal if post_proposal(services, client, proposal) else None
 
 
@@ -98,8 +114,11 @@ def reject(services: Services, client: WebClient, proposal_id: str, user_id: str
     update_message(client, proposal)
     if proposal.channel:
         try:
-            client.chat_postMessage(channel=proposal.channel, thread_ts=proposal.message_ts,
-                                    **view.rejection_notice(proposal, user_id, reason))
+            client.chat_postMessage(
+                channel=proposal.channel,
+                thread_ts=proposal.message_ts,
+                **view.rejection_notice(proposal, user_id, reason),
+            )
         except SLACK_FAILURES:
             log.warning("could not tell the proposer about rejection %s", proposal.id, exc_info=True)
     return proposal
@@ -110,18 +129,24 @@ def reject(services: Services, client: WebClient, proposal_id: str, user_id: str
 class ImportOutcome:
     report: ld.ImportReport
     posted: list[ld.ProposalView] = field(default_factory=list)
-    not_posted: list[str] = field(default_factory=list)     # proposals Slack refused (withdrawn)
+    not_posted: list[str] = field(default_factory=list)  # proposals Slack refused (withdrawn)
     announced: bool = False
 
 
-def import_file(services: Services, client: WebClient | None, text: str, *, by: str = ld.IMPORT_PROPOSER,
-                override_admin: str | None = None) -> ImportOutcome:
+def import_file(
+    services: Services,
+    client: WebClient | None,
+    text: str,
+    *,
+    by: str = ld.IMPORT_PROPOSER,
+    override_admin: str | None = None,
+) -> ImportOutcome:
     """`revalign lead-def import`: no back door. Changes become proposals in the alignment channel;
     only an explicit admin override applies them at once, and that is recorded and announced."""
     with services.db.session() as session:
         report = ld.import_text(session, text, by=by, now=services.now(), override_admin=override_admin)
         if report.proposed or report.override_by:
-            alignment_channel(services)     # both are announced there: refused (rolled back) without one
+            alignment_channel(services)  # both are announced there: refused (rolled back) without one
     outcome = ImportOutcome(report)
     if report.problems:
         return outcome
@@ -137,8 +162,9 @@ def import_file(services: Services, client: WebClient | None, text: str, *, by: 
         with services.db.session() as session:
             applied = [ld.get(session, key) for key in report.updated + report.created]
         try:
-            client.chat_postMessage(channel=alignment_channel(services),
-                                    **view.override_announcement(report.override_by, applied))
+            client.chat_postMessage(
+                channel=alignment_channel(services), **view.override_announcement(report.override_by, applied)
+            )
             outcome.announced = True
         except SLACK_FAILURES:
             log.warning("could not announce the admin override", exc_info=True)

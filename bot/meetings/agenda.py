@@ -34,7 +34,9 @@ ACTION_MANAGERS = (Role.sales_head, Role.marketing_head, Role.admin)
 def add_item(session: Session, author: str, text: str, now: datetime) -> AgendaItem:
     text = " ".join(text.split())
     if not text:
-        raise InvalidInput("Say what to discuss: `/agenda add <text>`, e.g. `/agenda add Lead routing is slow for EMEA`.")
+        raise InvalidInput(
+            "Say what to discuss: `/agenda add <text>`, e.g. `/agenda add Lead routing is slow for EMEA`."
+        )
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"Keep an agenda item under {MAX_TEXT} characters (yours has {len(text)}).")
     item = AgendaItem(text=text, author=author, status="open", created_at=now)
@@ -88,16 +90,19 @@ def parse_action(text: str) -> tuple[str, date, str]:
 def find_duplicate(session: Session, owner: str, text: str) -> ActionItem | None:
     """An open action of the same owner with the same text (case and spacing aside)."""
     wanted = " ".join(text.split()).casefold()
-    rows = session.scalars(select(ActionItem).where(ActionItem.owner == owner, ActionItem.status == "open")
-                           .order_by(ActionItem.id))
+    rows = session.scalars(
+        select(ActionItem).where(ActionItem.owner == owner, ActionItem.status == "open").order_by(ActionItem.id)
+    )
     return next((r for r in rows if " ".join(r.text.split()).casefold() == wanted), None)
 
 
 class DuplicateAction(InvalidInput):
     def __init__(self, existing: ActionItem) -> None:
         self.existing = existing
-        super().__init__(f"<@{existing.owner}> already has this as action #{existing.id} "
-                         f"(due {existing.due:%Y-%m-%d}); `/agenda` shows it. Nothing was added.")
+        super().__init__(
+            f"<@{existing.owner}> already has this as action #{existing.id} "
+            f"(due {existing.due:%Y-%m-%d}); `/agenda` shows it. Nothing was added."
+        )
 
 
 def add_action(session: Session, created_by: str, owner: str, due: date, text: str, now: datetime) -> ActionItem:
@@ -117,8 +122,10 @@ def _managed_action(session: Session, user_id: str, number: int, verb: str) -> A
     if action.status == "done":
         raise InvalidInput(f"Action #{number} was already done on {action.done_at:%Y-%m-%d} by <@{action.done_by}>.")
     if user_id not in (action.owner, action.created_by) and role_of(session, user_id) not in ACTION_MANAGERS:
-        raise PermissionDenied(f"Only the owner of #{number} (<@{action.owner}>), the person who recorded it "
-                               f"(<@{action.created_by}>), a department head or an admin can {verb} it.")
+        raise PermissionDenied(
+            f"Only the owner of #{number} (<@{action.owner}>), the person who recorded it "
+            f"(<@{action.created_by}>), a department head or an admin can {verb} it."
+        )
     return action
 
 
@@ -207,8 +214,9 @@ class Agenda:
     kpi_period: str = ""
 
 
-def build_agenda(session: Session, services, now: datetime, *, meeting_at: datetime | None = None,
-                 full: bool = True) -> Agenda:
+def build_agenda(
+    session: Session, services, now: datetime, *, meeting_at: datetime | None = None, full: bool = True
+) -> Agenda:
     """The agenda of the next meeting (or of the meeting at `meeting_at`)."""
     schedule = sch.get_schedule(session, sch.AGENDA)
     if meeting_at is None and schedule is not None and schedule.enabled:

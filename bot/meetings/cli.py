@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 schedule_cli = typer.Typer(help="The alignment meeting and digest schedules.", no_args_is_help=True)
-deliveries_cli = typer.Typer(help="Agenda and digest deliveries: status, attempts, last error.",
-                             invoke_without_command=True)
+deliveries_cli = typer.Typer(
+    help="Agenda and digest deliveries: status, attempts, last error.", invoke_without_command=True
+)
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -25,10 +26,16 @@ def _parse_now(value: str | None) -> datetime | None:
 
 
 @schedule_cli.command("set")
-def schedule_set(spec: Annotated[list[str], typer.Argument(metavar="weekly tue 10:00 America/New_York C0123456789",
-                                                            help="cadence, day, time, time zone, channel")],
-                 agenda_lead: str | None = typer.Option(None, "--agenda-lead", help="e.g. 2h (default 2h)"),
-                 grace: str | None = typer.Option(None, "--grace", help="e.g. 1h (default 1h)")) -> None:
+def schedule_set(
+    spec: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="weekly tue 10:00 America/New_York C0123456789", help="cadence, day, time, time zone, channel"
+        ),
+    ],
+    agenda_lead: str | None = typer.Option(None, "--agenda-lead", help="e.g. 2h (default 2h)"),
+    grace: str | None = typer.Option(None, "--grace", help="e.g. 1h (default 1h)"),
+) -> None:
     """Set the alignment meeting (the agenda is posted --agenda-lead before it).
 
     Example: revalign schedule set weekly tue 10:00 America/New_York C0123456789 --agenda-lead 2h
@@ -38,7 +45,9 @@ def schedule_set(spec: Annotated[list[str], typer.Argument(metavar="weekly tue 1
 
     services = open_services()
     with services.db.session() as session:
-        words = list(spec) + (["--agenda-lead", agenda_lead] if agenda_lead else []) + (["--grace", grace] if grace else [])
+        words = (
+            list(spec) + (["--agenda-lead", agenda_lead] if agenda_lead else []) + (["--grace", grace] if grace else [])
+        )
         schedule = sch.set_meeting(session, sch.parse_schedule(words, now=services.now()), by="cli", now=services.now())
         typer.echo(_describe(schedule, services.now()))
 
@@ -136,8 +145,9 @@ def scheduler(
     typer.echo(f"revalign: scheduler running as {scheduler_.holder} (Ctrl-C or SIGTERM to stop)", err=True)
     finished = scheduler_.run_forever(stop.event)
     services.close()
-    typer.echo("revalign: scheduler stopped, lease released" + ("" if finished else " (a tick was cut short)"),
-               err=True)
+    typer.echo(
+        "revalign: scheduler stopped, lease released" + ("" if finished else " (a tick was cut short)"), err=True
+    )
 
 
 @deliveries_cli.callback()
@@ -160,8 +170,10 @@ def deliveries(
         return
     typer.echo("ID\tKIND\tPERIOD\tRECIPIENT\tDUE (UTC)\tSTATUS\tATTEMPTS\tLAST ERROR")
     for r in rows:
-        typer.echo(f"{r.id}\t{r.kind}\t{r.period}\t{r.recipient}\t{r.due_at:%Y-%m-%d %H:%M}\t{r.status}\t"
-                   f"{r.attempts}\t{r.last_error or ''}")
+        typer.echo(
+            f"{r.id}\t{r.kind}\t{r.period}\t{r.recipient}\t{r.due_at:%Y-%m-%d %H:%M}\t{r.status}\t"
+            f"{r.attempts}\t{r.last_error or ''}"
+        )
 
 
 @deliveries_cli.command("resend")

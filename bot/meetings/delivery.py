@@ -59,8 +59,18 @@ from bot.render.agenda import agenda_blocks, agenda_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["METADATA_EVENT", "RunReport", "acquire_lease", "lease_holder", "list_deliveries", "new_holder_id",
-           "release_lease", "resend", "run_due", "tick"]
+__all__ = [
+    "METADATA_EVENT",
+    "RunReport",
+    "acquire_lease",
+    "lease_holder",
+    "list_deliveries",
+    "new_holder_id",
+    "release_lease",
+    "resend",
+    "run_due",
+    "tick",
+]
 
 MAX_ATTEMPTS = 8
 SENDING_TIMEOUT = timedelta(minutes=10)
@@ -69,7 +79,7 @@ SENDING_TIMEOUT = timedelta(minutes=10)
 # delivery table, not the lease, is what makes a send happen once.
 LEASE_TTL = timedelta(seconds=15)
 LEASE_NAME = "scheduler"
-HISTORY_SLACK = timedelta(minutes=1)   # look a little before the claim, for clock skew
+HISTORY_SLACK = timedelta(minutes=1)  # look a little before the claim, for clock skew
 
 
 def new_holder_id() -> str:
@@ -90,13 +100,18 @@ class RunReport:
     failed: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     unconfirmed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)   # claimed by someone else, or by an earlier run
+    skipped: list[str] = field(default_factory=list)  # claimed by someone else, or by an earlier run
     closed_items: int = 0
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"{len(self.sent)} sent", f"{len(self.failed)} failed", f"{len(self.missed)} missed",
-                 f"{len(self.unconfirmed)} unconfirmed", f"{self.closed_items} agenda item(s) closed"]
+        parts = [
+            f"{len(self.sent)} sent",
+            f"{len(self.failed)} failed",
+            f"{len(self.missed)} missed",
+            f"{len(self.unconfirmed)} unconfirmed",
+            f"{self.closed_items} agenda item(s) closed",
+        ]
         return ", ".join(parts)
 
 
@@ -107,8 +122,10 @@ def acquire_lease(db, holder: str, now: datetime, ttl: timedelta = LEASE_TTL) ->
         with db.session() as session:
             result = session.execute(
                 update(SchedulerLease)
-                .where(SchedulerLease.name == LEASE_NAME,
-                       or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
+                .where(
+                    SchedulerLease.name == LEASE_NAME,
+                    or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now),
+                )
                 .values(holder=holder, expires_at=now + ttl)
             )
             if result.rowcount == 1:
@@ -124,9 +141,11 @@ def acquire_lease(db, holder: str, now: datetime, ttl: timedelta = LEASE_TTL) ->
 
 def release_lease(db, holder: str, now: datetime) -> None:
     with db.session() as session:
-        session.execute(update(SchedulerLease)
-                        .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
-                        .values(expires_at=now - timedelta(seconds=1)))
+        session.execute(
+            update(SchedulerLease)
+            .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
+            .values(expires_at=now - timedelta(seconds=1))
+        )
 
 
 def lease_holder(db, now: datetime) -> SchedulerLease | None:
@@ -167,10 +186,10 @@ class _Claim:
     period: str
     recipient: str
     due_at: datetime
-    created_at: datetime           # the first claim: the history is searched from here
-    done: dict[str, str]           # part name -> message ts / file ID, as recorded
-    in_doubt: bool                 # the next part's last attempt has an unknown outcome
-    recovered: bool = False        # a part was found in Slack instead of being sent
+    created_at: datetime  # the first claim: the history is searched from here
+    done: dict[str, str]  # part name -> message ts / file ID, as recorded
+    in_doubt: bool  # the next part's last attempt has an unknown outcome
+    recovered: bool = False  # a part was found in Slack instead of being sent
 
     @property
     def key(self) -> str:
@@ -224,8 +243,11 @@ def _due_occurrences(services, schedules: list[Schedule], now: datetime) -> list
         for event_at in sch.occurrences(schedule, start + lead, now + lead):
             due_at = event_at - lead
             # Agenda: the meeting's ISO week; digest: the week it reports on (Monday 2026-W49 → "2026-W48").
-            period = (sch.reported_week(schedule, event_at) if schedule.kind == sch.DIGEST
-                      else sch.period_of(schedule, event_at))
+            period = (
+                sch.reported_week(schedule, event_at)
+                if schedule.kind == sch.DIGEST
+                else sch.period_of(schedule, event_at)
+            )
             for recipient in _recipients(services, schedule):
                 found.append(_Due(schedule, period, recipient, due_at, event_at))
     return found
@@ -244,9 +266,12 @@ def claim_new(services, values: dict) -> int | None:
     """INSERT the delivery row unless its key exists; its id if this process won the claim."""
     with services.db.session() as session:
         insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-        statement = (insert(Delivery).values(**values)
-                     .on_conflict_do_nothing(index_elements=["schedule_id", "period", "recipient"])
-                     .returning(Delivery.id))
+        statement = (
+            insert(Delivery)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["schedule_id", "period", "recipient"])
+            .returning(Delivery.id)
+        )
         return session.execute(statement).scalar_one_or_none()
 
 
@@ -254,16 +279,29 @@ def _handle_new(services, client, due: _Due, now: datetime, holder: str, report:
     key = delivery_key(due.schedule.id, due.period, due.recipient)
     late = now - due.due_at > timedelta(minutes=due.schedule.grace_minutes)
     values = {
-        "schedule_id": due.schedule.id, "kind": due.schedule.kind, "period": due.period, "recipient": due.recipient,
-        "due_at": due.due_at, "status": "missed" if late else "sending", "attempts": 0 if late else 1,
-        "claimed_by": holder, "claimed_at": now, "created_at": now, "updated_at": now, "in_doubt": False,
+        "schedule_id": due.schedule.id,
+        "kind": due.schedule.kind,
+        "period": due.period,
+        "recipient": due.recipient,
+        "due_at": due.due_at,
+        "status": "missed" if late else "sending",
+        "attempts": 0 if late else 1,
+        "claimed_by": holder,
+        "claimed_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "in_doubt": False,
         "message_channel": due.recipient if due.recipient[:1] in ("C", "G") else None,
-        "last_error": (f"not sent: the bot was not running within the {due.schedule.grace_minutes}-minute "
-                       f"grace period after {sch.format_local(due.due_at, due.schedule.timezone)}") if late else None,
+        "last_error": (
+            f"not sent: the bot was not running within the {due.schedule.grace_minutes}-minute "
+            f"grace period after {sch.format_local(due.due_at, due.schedule.timezone)}"
+        )
+        if late
+        else None,
     }
     delivery_id = claim_new(services, values)
     if delivery_id is None:
-        report.skipped.append(key)     # another process, or an earlier tick, has it
+        report.skipped.append(key)  # another process, or an earlier tick, has it
         return
     if late:
         log.warning("delivery %s missed (due %s)", key, due.due_at.isoformat())
@@ -281,8 +319,9 @@ def _parts(services, claim: _Claim, now: datetime) -> list[Part]:
         key = claim.key
 
         def send(client, channel: str, _done: dict[str, str]) -> str:
-            response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
-                                               metadata=metadata(key, "text"))
+            response = client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=metadata(key, "text")
+            )
             return str(response["ts"])
 
         return [Part("text", send, find_message(key, "text"))]
@@ -303,12 +342,22 @@ def _send_claimed(services, client, claim: _Claim, now: datetime, report: RunRep
         return
     except CannotTell as exc:
         if exc.permanent or claim.attempts >= MAX_ATTEMPTS:
-            why = (f"it may have reached Slack (no answer in time, or the bot stopped mid-send) and the "
-                   f"conversation's history cannot be read to check ({exc.reason})")
-            _record(services, claim, status="unconfirmed", updated_at=now, next_attempt_at=None,
-                    last_error=(f"{why}; not resent automatically — grant the history scopes in app.yaml "
-                                "(channels:history, im:history) and invite the bot, or use "
-                                "`revalign deliveries resend ID` if it did not arrive")[:500])
+            why = (
+                f"it may have reached Slack (no answer in time, or the bot stopped mid-send) and the "
+                f"conversation's history cannot be read to check ({exc.reason})"
+            )
+            _record(
+                services,
+                claim,
+                status="unconfirmed",
+                updated_at=now,
+                next_attempt_at=None,
+                last_error=(
+                    f"{why}; not resent automatically — grant the history scopes in app.yaml "
+                    "(channels:history, im:history) and invite the bot, or use "
+                    "`revalign deliveries resend ID` if it did not arrive"
+                )[:500],
+            )
             log.warning("delivery %s unconfirmed: %s", key, exc.reason)
             report.unconfirmed.append(key)
             return
@@ -327,15 +376,25 @@ def _send_claimed(services, client, claim: _Claim, now: datetime, report: RunRep
 def _record_failure(services, claim: _Claim, now: datetime, error: str, report: RunReport) -> None:
     log.warning("delivery %s failed (attempt %d): %s", claim.key, claim.attempts, error)
     retry_at = now + backoff(claim.attempts) if claim.attempts < MAX_ATTEMPTS else None
-    _record(services, claim, status="failed", last_error=error[:500], updated_at=now, next_attempt_at=retry_at,
-            in_doubt=claim.in_doubt)
+    _record(
+        services,
+        claim,
+        status="failed",
+        last_error=error[:500],
+        updated_at=now,
+        next_attempt_at=retry_at,
+        in_doubt=claim.in_doubt,
+    )
     report.failed.append(claim.key)
 
 
 def _record(services, claim: _Claim, **values) -> bool:
     with services.db.session() as session:
-        result = session.execute(update(Delivery).where(Delivery.id == claim.id, Delivery.status == "sending",
-                                                        Delivery.attempts == claim.attempts).values(**values))
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id == claim.id, Delivery.status == "sending", Delivery.attempts == claim.attempts)
+            .values(**values)
+        )
         return result.rowcount == 1
 
 
@@ -358,7 +417,7 @@ def _deliver(services, client, claim: _Claim, now: datetime) -> None:
             except Exception as exc:
                 if not outcome_unknown(exc):
                     raise
-                claim.in_doubt = True   # it may be in Slack: look now, and before any retry
+                claim.in_doubt = True  # it may be in Slack: look now, and before any retry
                 ref = find_posted(client, channel, oldest, [part], claim.done).get(part.name)
                 if ref is None:
                     raise
@@ -373,14 +432,28 @@ def _deliver(services, client, claim: _Claim, now: datetime) -> None:
 
 
 def _claim_of(row: Delivery, schedule: Schedule, *, in_doubt: bool) -> _Claim:
-    return _Claim(row.id, row.attempts + 1, schedule, row.period, row.recipient, row.due_at, row.created_at,
-                  json.loads(row.parts) if row.parts else {}, in_doubt=in_doubt)
+    return _Claim(
+        row.id,
+        row.attempts + 1,
+        schedule,
+        row.period,
+        row.recipient,
+        row.due_at,
+        row.created_at,
+        json.loads(row.parts) if row.parts else {},
+        in_doubt=in_doubt,
+    )
 
 
 def _retry_failed(services, client, now: datetime, holder: str, report: RunReport) -> None:
     with services.db.session() as session:
-        rows = list(session.scalars(select(Delivery).where(
-            Delivery.status == "failed", Delivery.next_attempt_at.is_not(None), Delivery.next_attempt_at <= now)))
+        rows = list(
+            session.scalars(
+                select(Delivery).where(
+                    Delivery.status == "failed", Delivery.next_attempt_at.is_not(None), Delivery.next_attempt_at <= now
+                )
+            )
+        )
         schedules = {s.id: s for s in session.scalars(select(Schedule))}
     for row in rows:
         schedule = schedules.get(row.schedule_id)
@@ -398,8 +471,14 @@ def _reclaim(services, row: Delivery, status: str, now: datetime, holder: str) -
         result = session.execute(
             update(Delivery)
             .where(Delivery.id == row.id, Delivery.status == status, Delivery.attempts == row.attempts)
-            .values(status="sending", attempts=row.attempts + 1, claimed_by=holder, claimed_at=now,
-                    next_attempt_at=None, updated_at=now)
+            .values(
+                status="sending",
+                attempts=row.attempts + 1,
+                claimed_by=holder,
+                claimed_at=now,
+                next_attempt_at=None,
+                updated_at=now,
+            )
         )
         return result.rowcount == 1
 
@@ -408,8 +487,11 @@ def _recover_stale(services, client, now: datetime, holder: str, report: RunRepo
     """Claims left in "sending" by a process that died mid-send: whatever it was sending may be in
     Slack, so the next part is looked for before it is sent."""
     with services.db.session() as session:
-        rows = list(session.scalars(select(Delivery).where(
-            Delivery.status == "sending", Delivery.claimed_at < now - SENDING_TIMEOUT)))
+        rows = list(
+            session.scalars(
+                select(Delivery).where(Delivery.status == "sending", Delivery.claimed_at < now - SENDING_TIMEOUT)
+            )
+        )
         schedules = {s.id: s for s in session.scalars(select(Schedule))}
     for row in rows:
         schedule = schedules.get(row.schedule_id)
@@ -435,9 +517,11 @@ def resend(session, delivery_id: int, now: datetime) -> Delivery:
     if row is None:
         raise NotFound(f"There is no delivery {delivery_id}; `revalign deliveries` lists them.")
     if row.status not in ("failed", "unconfirmed", "missed"):
-        raise InvalidInput(f"Delivery {delivery_id} is {row.status}; only failed, unconfirmed or missed ones can be resent.")
+        raise InvalidInput(
+            f"Delivery {delivery_id} is {row.status}; only failed, unconfirmed or missed ones can be resent."
+        )
     row.status, row.next_attempt_at, row.updated_at = "failed", now, now
-    row.in_doubt = False   # the operator decided it did not arrive: send what is missing, no check
+    row.in_doubt = False  # the operator decided it did not arrive: send what is missing, no check
     row.attempts = min(row.attempts, MAX_ATTEMPTS - 1)
     session.flush()
     return row

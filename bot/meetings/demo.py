@@ -24,9 +24,12 @@ def seed(services: Services) -> None:
     with services.db.session() as session:
         if sch.get_schedule(session, sch.AGENDA) is not None:
             return  # a real workspace: leave it alone
-        sch.set_meeting(session, sch.parse_schedule(
-            f"weekly tue 10:00 America/New_York {channel} --agenda-lead 2h".split()), by="U0DEMOADMIN",
-            now=now)
+        sch.set_meeting(
+            session,
+            sch.parse_schedule(f"weekly tue 10:00 America/New_York {channel} --agenda-lead 2h".split()),
+            by="U0DEMOADMIN",
+            now=now,
+        )
         sch.ensure_defaults(session, services.settings, now)
         for author, text, days_ago in [
             ("U0SALESHEAD", "EMEA inbound leads wait two days for routing: who owns the round-robin rules?", 5),
@@ -35,12 +38,36 @@ def seed(services: Services) -> None:
         ]:
             ag.add_item(session, author, text, now - timedelta(days=days_ago))
         today = now.date()
-        ag.add_action(session, "U0DEMOADMIN", "U0MARKETER", today - timedelta(days=4),
-                      "Publish the SOC 2 FAQ one-pager", now - timedelta(days=14))
-        ag.add_action(session, "U0DEMOADMIN", "U0SALESHEAD", today + timedelta(days=6),
-                      "Agree the SAL rejection reasons list with marketing ops", now - timedelta(days=7))
-        ag.add_action(session, "U0DEMOADMIN", "U0MKTHEAD", today + timedelta(days=13),
-                      "Draft the Vantage battlecard v2", now - timedelta(days=7))
-        done = ag.add_action(session, "U0DEMOADMIN", "U0REP", today - timedelta(days=2),
-                             "Share the three best-performing case studies in #sales", now - timedelta(days=14))
+        ag.add_action(
+            session,
+            "U0DEMOADMIN",
+            "U0MARKETER",
+            today - timedelta(days=4),
+            "Publish the SOC 2 FAQ one-pager",
+            now - timedelta(days=14),
+        )
+        ag.add_action(
+            session,
+            "U0DEMOADMIN",
+            "U0SALESHEAD",
+            today + timedelta(days=6),
+            "Agree the SAL rejection reasons list with marketing ops",
+            now - timedelta(days=7),
+        )
+        ag.add_action(
+            session,
+            "U0DEMOADMIN",
+            "U0MKTHEAD",
+            today + timedelta(days=13),
+            "Draft the Vantage battlecard v2",
+            now - timedelta(days=7),
+        )
+        done = ag.add_action(
+            session,
+            "U0DEMOADMIN",
+            "U0REP",
+            today - timedelta(days=2),
+            "Share the three best-performing case studies in #sales",
+            now - timedelta(days=14),
+        )
         ag.complete_action(session, "U0REP", done.id, now - timedelta(days=3))

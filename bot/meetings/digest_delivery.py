@@ -33,13 +33,21 @@ def digest_parts(services: Services, period: str, key: str) -> list[Part]:
     filename = chart_filename(digest)
 
     def send_text(client: WebClient, channel: str, _done: dict[str, str]) -> str:
-        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
-                                           unfurl_media=False, metadata=metadata(key, TEXT))
+        response = client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata=metadata(key, TEXT),
+        )
         return str(response["ts"])
 
     def send_chart(client: WebClient, channel: str, _done: dict[str, str]) -> str:
         response = client.files_upload_v2(
-            channel=channel, content=png, filename=filename,
+            channel=channel,
+            content=png,
+            filename=filename,
             title=f"KPI trend {digest.trend_periods[0]} – {digest.trend_periods[-1]}",
             alt_txt=f"Small-multiple line charts of the key KPIs for the 8 weeks to {digest.period}, with targets",
             initial_comment=f"The 8-week trend chart for the weekly KPI digest of {digest.period_label}.",
@@ -47,8 +55,10 @@ def digest_parts(services: Services, period: str, key: str) -> list[Part]:
         files = response.get("files") or [response.get("file") or {}]
         return str(files[0].get("id") or "uploaded")
 
-    return [Part(TEXT, send_text, find_message(key, TEXT)),
-            Part(CHART, send_chart, find_file(filename, after_part=TEXT))]
+    return [
+        Part(TEXT, send_text, find_message(key, TEXT)),
+        Part(CHART, send_chart, find_file(filename, after_part=TEXT)),
+    ]
 
 
 def send_digest(services: Services, client: WebClient, recipient: str, period: str) -> dict[str, str]:

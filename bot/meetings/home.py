@@ -32,7 +32,7 @@ HEADS = (Role.marketing_head, Role.sales_head)
 
 @dataclass
 class HeadsWork:
-    side: str                                   # "marketing" or "sales"
+    side: str  # "marketing" or "sales"
     waiting: list[OpenProposal] = field(default_factory=list)
     stale: list[StaleDefinition] = field(default_factory=list)
     overdue: list[ActionItem] = field(default_factory=list)
@@ -47,16 +47,20 @@ class HomeData:
     kpis: sources.Section[DigestMetric]
     agenda: ag.Agenda
     gaps: sources.Section[GapSummary] | None = None
-    requests: list[GapRequests] | None = None   # what reps asked marketing for (marketers)
+    requests: list[GapRequests] | None = None  # what reps asked marketing for (marketers)
     heads: HeadsWork | None = None
 
 
 def waiting_for(proposals: list[OpenProposal], user_id: str, role: Role) -> list[OpenProposal]:
     """Open proposals this head can approve: their side still missing, not theirs, not already approved by them."""
-    side_missing = (lambda p: not p.marketing_approver) if role == Role.marketing_head else (
-        lambda p: not p.sales_approver)
-    return [p for p in proposals if side_missing(p) and p.proposer != user_id
-            and user_id not in (p.marketing_approver, p.sales_approver)]
+    side_missing = (
+        (lambda p: not p.marketing_approver) if role == Role.marketing_head else (lambda p: not p.sales_approver)
+    )
+    return [
+        p
+        for p in proposals
+        if side_missing(p) and p.proposer != user_id and user_id not in (p.marketing_approver, p.sales_approver)
+    ]
 
 
 def home_data(session: Session, services, user_id: str, now: datetime) -> HomeData:
@@ -72,6 +76,9 @@ def home_data(session: Session, services, user_id: str, now: datetime) -> HomeDa
         days = services.settings.stale_after_days
         data.heads = HeadsWork(
             "marketing" if role == Role.marketing_head else "sales",
-            waiting_for(open_proposals(session), user_id, role), stale_definitions(session, now, days),
-            ag.overdue_actions_of(session, user_id, agenda.today), days)
+            waiting_for(open_proposals(session), user_id, role),
+            stale_definitions(session, now, days),
+            ag.overdue_actions_of(session, user_id, agenda.today),
+            days,
+        )
     return data

@@ -28,8 +28,16 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 METADATA_EVENT = "revalign_delivery"
 HISTORY_PAGES = 5
 # Slack's answers that no retry will change: the check needs a scope or a membership.
-PERMANENT_HISTORY_ERRORS = {"missing_scope", "not_in_channel", "channel_not_found", "not_authed",
-                            "invalid_auth", "account_inactive", "token_revoked", "no_permission"}
+PERMANENT_HISTORY_ERRORS = {
+    "missing_scope",
+    "not_in_channel",
+    "channel_not_found",
+    "not_authed",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "no_permission",
+}
 
 
 @dataclass
@@ -62,8 +70,7 @@ def find_message(key: str, part: str) -> Callable[[dict[str, Any], dict[str, str
     def find(message: dict[str, Any], _done: dict[str, str]) -> str | None:
         meta = message.get("metadata") or {}
         payload = meta.get("event_payload") or {}
-        if meta.get("event_type") == METADATA_EVENT and payload.get("key") == key \
-                and payload.get("part", part) == part:
+        if meta.get("event_type") == METADATA_EVENT and payload.get("key") == key and payload.get("part", part) == part:
             return str(message.get("ts"))
         return None
 
@@ -86,15 +93,17 @@ def find_file(filename: str, after_part: str) -> Callable[[dict[str, Any], dict[
     return find
 
 
-def find_posted(client: WebClient, channel: str, oldest: datetime, parts: list[Part],
-                done: dict[str, str]) -> dict[str, str]:
+def find_posted(
+    client: WebClient, channel: str, oldest: datetime, parts: list[Part], done: dict[str, str]
+) -> dict[str, str]:
     """Which of `parts` are already in `channel` (posted after `oldest`): {name: reference}."""
     found: dict[str, str] = {}
     cursor = None
     for _ in range(HISTORY_PAGES):
         try:
-            response = client.conversations_history(channel=channel, oldest=f"{oldest.timestamp():.6f}", limit=200,
-                                                    include_all_metadata=True, cursor=cursor)
+            response = client.conversations_history(
+                channel=channel, oldest=f"{oldest.timestamp():.6f}", limit=200, include_all_metadata=True, cursor=cursor
+            )
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else None
             raise CannotTell(describe_error(exc), permanent=error in PERMANENT_HISTORY_ERRORS) from None
@@ -133,7 +142,8 @@ def describe_error(exc: BaseException) -> str:
         error = exc.response.get("error") if hasattr(exc.response, "get") else None
         return f"Slack answered {exc.response.status_code}: {error or 'error'}"[:500]
     if isinstance(exc, (TimeoutError, socket.timeout)) or (
-            isinstance(exc, URLError) and isinstance(exc.reason, (TimeoutError, socket.timeout))):
+        isinstance(exc, URLError) and isinstance(exc.reason, (TimeoutError, socket.timeout))
+    ):
         return "no answer from Slack within the client timeout (outcome unknown)"
     return f"{exc.__class__.__name__}: {exc}"[:500]
 
@@ -145,8 +155,15 @@ def delivery_client(client: WebClient) -> WebClient:
     handlers = [h for h in client.retry_handlers if not isinstance(h, ConnectionErrorRetryHandler)]
     if len(handlers) == len(client.retry_handlers):
         return client
-    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
-                     proxy=client.proxy, headers=client.headers, retry_handlers=handlers)
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        retry_handlers=handlers,
+    )
 
 
 def open_channel(client: WebClient, recipient: str) -> str:

@@ -41,7 +41,7 @@ REMINDER_HOUR = 9
 class ReminderReport:
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)     # claimed by someone else, or already sent today
+    skipped: list[str] = field(default_factory=list)  # claimed by someone else, or already sent today
 
 
 def _today(services: Services, now: datetime) -> tuple[date, str]:
@@ -77,10 +77,13 @@ def send_action_reminders(services: Services, client: WebClient, now: datetime) 
     today, tz = _today(services, now)
     if now.astimezone(ZoneInfo(tz)) < datetime.combine(today, time(REMINDER_HOUR), tzinfo=ZoneInfo(tz)):
         return report
-    _retry_failed(services, client, today, now, report)   # first, so a new failure waits for the next tick
+    _retry_failed(services, client, today, now, report)  # first, so a new failure waits for the next tick
     with services.db.session() as session:
-        actions = list(session.scalars(select(ActionItem).where(ActionItem.status == "open",
-                                                                ActionItem.due <= today + timedelta(days=1))))
+        actions = list(
+            session.scalars(
+                select(ActionItem).where(ActionItem.status == "open", ActionItem.due <= today + timedelta(days=1))
+            )
+        )
     for action in actions:
         reason = _reason(action, today)
         if reason:
@@ -88,13 +91,28 @@ def send_action_reminders(services: Services, client: WebClient, now: datetime) 
     return report
 
 
-def _claim_and_send(services: Services, client: WebClient, action: ActionItem, reason: str, today: date,
-                    now: datetime, report: ReminderReport, by: str | None = None) -> None:
+def _claim_and_send(
+    services: Services,
+    client: WebClient,
+    action: ActionItem,
+    reason: str,
+    today: date,
+    now: datetime,
+    report: ReminderReport,
+    by: str | None = None,
+) -> None:
     key = f"{action.id}:{action.owner}:{today.isoformat()}"
-    row = ActionReminder(action_id=action.id, recipient=action.owner, period=today.isoformat(), reason=reason,
-                         status="sending", attempts=1, created_at=now)
+    row = ActionReminder(
+        action_id=action.id,
+        recipient=action.owner,
+        period=today.isoformat(),
+        reason=reason,
+        status="sending",
+        attempts=1,
+        created_at=now,
+    )
     try:
-        with services.db.session() as session:     # the claim commits on its own
+        with services.db.session() as session:  # the claim commits on its own
             session.add(row)
     except IntegrityError:
         report.skipped.append(key)
@@ -102,34 +120,61 @@ def _claim_and_send(services: Services, client: WebClient, action: ActionItem, r
     _send(services, client, row.id, action, reason, today, now, report, key, by)
 
 
-def _send(services: Services, client: WebClient, reminder_id: int, action: ActionItem, reason: str,
-          today: date, now: datetime, report: ReminderReport, key: str, by: str | None = None) -> None:
+def _send(
+    services: Services,
+    client: WebClient,
+    reminder_id: int,
+    action: ActionItem,
+    reason: str,
+    today: date,
+    now: datetime,
+    report: ReminderReport,
+    key: str,
+    by: str | None = None,
+) -> None:
     try:
         client.chat_postMessage(channel=action.owner, **reminder_message(action, reason, today, by=by))
     except (SlackApiError, OSError) as exc:
         log.warning("action reminder %s failed: %s", key, exc.__class__.__name__)
         with services.db.session() as session:
-            session.execute(update(ActionReminder).where(ActionReminder.id == reminder_id)
-                            .values(status="failed", last_error=f"{exc.__class__.__name__}: {exc}"[:500]))
+            session.execute(
+                update(ActionReminder)
+                .where(ActionReminder.id == reminder_id)
+                .values(status="failed", last_error=f"{exc.__class__.__name__}: {exc}"[:500])
+            )
         report.failed.append(key)
         return
     with services.db.session() as session:
-        session.execute(update(ActionReminder).where(ActionReminder.id == reminder_id)
-                        .values(status="sent", sent_at=now, last_error=None))
+        session.execute(
+            update(ActionReminder)
+            .where(ActionReminder.id == reminder_id)
+            .values(status="sent", sent_at=now, last_error=None)
+        )
     report.sent.append(key)
 
 
-def _retry_failed(services: Services, client: WebClient, today: date, now: datetime,
-                  report: ReminderReport) -> None:
+def _retry_failed(services: Services, client: WebClient, today: date, now: datetime, report: ReminderReport) -> None:
     with services.db.session() as session:
-        rows = list(session.scalars(select(ActionReminder).where(
-            ActionReminder.status == "failed", ActionReminder.period == today.isoformat(),
-            ActionReminder.attempts < MAX_ATTEMPTS)))
+        rows = list(
+            session.scalars(
+                select(ActionReminder).where(
+                    ActionReminder.status == "failed",
+                    ActionReminder.period == today.isoformat(),
+                    ActionReminder.attempts < MAX_ATTEMPTS,
+                )
+            )
+        )
     for row in rows:
         with services.db.session() as session:
-            taken = session.execute(update(ActionReminder).where(
-                ActionReminder.id == row.id, ActionReminder.status == "failed",
-                ActionReminder.attempts == row.attempts).values(status="sending", attempts=row.attempts + 1))
+            taken = session.execute(
+                update(ActionReminder)
+                .where(
+                    ActionReminder.id == row.id,
+                    ActionReminder.status == "failed",
+                    ActionReminder.attempts == row.attempts,
+                )
+                .values(status="sending", attempts=row.attempts + 1)
+            )
             action = session.get(ActionItem, row.action_id)
         key = f"{row.action_id}:{row.recipient}:{row.period}"
         if taken.rowcount != 1 or action is None or action.status != "open":  # type: ignore[attr-defined]

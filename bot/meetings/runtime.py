@@ -31,8 +31,14 @@ assert RENEW_SECONDS * 3 <= LEASE_TTL.total_seconds(), "renew well within the le
 
 
 class Scheduler:
-    def __init__(self, services: Services, *, holder: str | None = None, tick_seconds: float = TICK_SECONDS,
-                 renew_seconds: float = RENEW_SECONDS) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        holder: str | None = None,
+        tick_seconds: float = TICK_SECONDS,
+        renew_seconds: float = RENEW_SECONDS,
+    ) -> None:
         self.services = services
         self.holder = holder or new_holder_id()
         self.tick_seconds = tick_seconds
@@ -44,8 +50,10 @@ class Scheduler:
 
     # --- life -----------------------------------------------------------------------------
     def start(self) -> Scheduler:
-        self._threads = [threading.Thread(target=self._keep_lease, name="scheduler-lease", daemon=True),
-                         threading.Thread(target=self._tick_loop, name="scheduler-tick", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._keep_lease, name="scheduler-lease", daemon=True),
+            threading.Thread(target=self._tick_loop, name="scheduler-tick", daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
         log.info("scheduler started as %s (lease-guarded)", self.holder)

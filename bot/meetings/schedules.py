@@ -21,13 +21,34 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
 CADENCES = ("weekly", "biweekly", "monthly", "daily")
 # "every two weeks" and friends, as the person may type them (after lower-casing).
-_CADENCE_WORDS = {"weekly": "weekly", "biweekly": "biweekly", "fortnightly": "biweekly", "every-2-weeks": "biweekly",
-                  "every-other-week": "biweekly", "monthly": "monthly", "daily": "daily"}
-_MULTIWORD = {("every", "2", "weeks"): "biweekly", ("every", "two", "weeks"): "biweekly",
-              ("every", "other", "week"): "biweekly", ("every", "week"): "weekly", ("every", "day"): "daily",
-              ("every", "month"): "monthly"}
-ORDINALS = {"first": "1st", "1st": "1st", "second": "2nd", "2nd": "2nd", "third": "3rd", "3rd": "3rd",
-            "fourth": "4th", "4th": "4th", "last": "last"}
+_CADENCE_WORDS = {
+    "weekly": "weekly",
+    "biweekly": "biweekly",
+    "fortnightly": "biweekly",
+    "every-2-weeks": "biweekly",
+    "every-other-week": "biweekly",
+    "monthly": "monthly",
+    "daily": "daily",
+}
+_MULTIWORD = {
+    ("every", "2", "weeks"): "biweekly",
+    ("every", "two", "weeks"): "biweekly",
+    ("every", "other", "week"): "biweekly",
+    ("every", "week"): "weekly",
+    ("every", "day"): "daily",
+    ("every", "month"): "monthly",
+}
+ORDINALS = {
+    "first": "1st",
+    "1st": "1st",
+    "second": "2nd",
+    "2nd": "2nd",
+    "third": "3rd",
+    "3rd": "3rd",
+    "fourth": "4th",
+    "4th": "4th",
+    "last": "last",
+}
 ORDINAL_NAMES = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "last": "last"}
 AGENDA, DIGEST = "agenda", "digest"
 DEFAULT_AGENDA_LEAD_MINUTES = 120
@@ -45,14 +66,14 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 @dataclass
 class ScheduleSpec:
     cadence: str
-    day_of_week: str        # "tue" (weekly, biweekly), "*" (daily), or a monthly day: "1st tue", "last thu", "15", "last"
+    day_of_week: str  # "tue" (weekly, biweekly), "*" (daily), or a monthly day: "1st tue", "last thu", "15", "last"
     hour: int
     minute: int
     timezone: str
     channel: str | None
     lead_minutes: int
     grace_minutes: int
-    anchor_date: date | None = None     # biweekly: a date of one of its meetings
+    anchor_date: date | None = None  # biweekly: a date of one of its meetings
 
 
 def parse_duration(text: str, what: str) -> int:
@@ -85,7 +106,9 @@ def parse_timezone(text: str) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"'{escape(text[:40])}' is not a time zone; use an IANA name such as America/New_York.") from None
+        raise InvalidInput(
+            f"'{escape(text[:40])}' is not a time zone; use an IANA name such as America/New_York."
+        ) from None
     return text
 
 
@@ -103,8 +126,10 @@ def parse_weekday(text: str) -> str:
     return day
 
 
-SCHEDULE_USAGE = ("weekly|biweekly tue 10:00 America/New_York #sales-marketing · monthly first tue … · "
-                  "monthly 15 … · daily 09:30 … [--agenda-lead 2h] [--grace 1h]")
+SCHEDULE_USAGE = (
+    "weekly|biweekly tue 10:00 America/New_York #sales-marketing · monthly first tue … · "
+    "monthly 15 … · daily 09:30 … [--agenda-lead 2h] [--grace 1h]"
+)
 DIGEST_USAGE = "weekly mon 08:00 Europe/Berlin (or biweekly, monthly first mon, monthly 1, daily)"
 
 
@@ -135,8 +160,8 @@ def _cadence(positional: list[str]) -> tuple[str, list[str]]:
     """The cadence and the words after it; "first Tuesday …" alone means monthly."""
     lowered = [w.lower() for w in positional]
     for phrase, cadence in _MULTIWORD.items():
-        if tuple(lowered[:len(phrase)]) == phrase:
-            return cadence, positional[len(phrase):]
+        if tuple(lowered[: len(phrase)]) == phrase:
+            return cadence, positional[len(phrase) :]
     if lowered and lowered[0] in _CADENCE_WORDS:
         return _CADENCE_WORDS[lowered[0]], positional[1:]
     if lowered and lowered[0] in ORDINALS:
@@ -164,7 +189,9 @@ def _monthly_day(words: list[str]) -> tuple[str, list[str]]:
         return str(int(number)), words[1:]
     if number.isdigit() and 29 <= int(number) <= 31:
         raise InvalidInput(f"Not every month has a {number}th: use 1–28, or `monthly last day …`.")
-    raise InvalidInput(f"'{escape(words[0][:12])}' is not a day of the month; use e.g. `first tue`, `last thu` or `15`.")
+    raise InvalidInput(
+        f"'{escape(words[0][:12])}' is not a day of the month; use e.g. `first tue`, `last thu` or `15`."
+    )
 
 
 def parse_schedule(words: list[str], *, channel: bool = True, now: datetime | None = None) -> ScheduleSpec:
@@ -193,9 +220,16 @@ def parse_schedule(words: list[str], *, channel: bool = True, now: datetime | No
     hour, minute = parse_time(rest[0])
     tz = parse_timezone(rest[1])
     where = parse_channel(rest[2]) if channel else None
-    lead = parse_duration(options["--agenda-lead"], "--agenda-lead") if options["--agenda-lead"] else DEFAULT_AGENDA_LEAD_MINUTES
-    grace = parse_duration(options["--grace"], "--grace") if options["--grace"] else (
-        DEFAULT_AGENDA_GRACE_MINUTES if channel else DEFAULT_DIGEST_GRACE_MINUTES)
+    lead = (
+        parse_duration(options["--agenda-lead"], "--agenda-lead")
+        if options["--agenda-lead"]
+        else DEFAULT_AGENDA_LEAD_MINUTES
+    )
+    grace = (
+        parse_duration(options["--grace"], "--grace")
+        if options["--grace"]
+        else (DEFAULT_AGENDA_GRACE_MINUTES if channel else DEFAULT_DIGEST_GRACE_MINUTES)
+    )
     anchor = None
     if cadence == "biweekly":
         anchor = _anchor(options["--from"], day, tz, now)
@@ -214,8 +248,9 @@ def _anchor(text: str | None, day: str, tz: str, now: datetime | None) -> date:
         except ValueError:
             raise InvalidInput(f"--from {text[:20]} is not a real date.") from None
         if DAYS[start.weekday()] != day:
-            raise InvalidInput(f"--from {start:%Y-%m-%d} is a {DAY_NAMES[DAYS[start.weekday()]]}, "
-                               f"not a {DAY_NAMES[day]}.")
+            raise InvalidInput(
+                f"--from {start:%Y-%m-%d} is a {DAY_NAMES[DAYS[start.weekday()]]}, not a {DAY_NAMES[day]}."
+            )
         return start
     today = (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(tz)).date()
     return today + timedelta(days=(DAYS.index(day) - today.weekday()) % 7)
@@ -275,10 +310,24 @@ def ensure_defaults(session: Session, settings, now: datetime) -> None:
 
         try:
             with session.begin_nested():
-                session.add(Schedule(kind=DIGEST, cadence="weekly", day_of_week="mon", hour=8, minute=0,
-                                     timezone=settings.timezone, channel=None, lead_minutes=0,
-                                     grace_minutes=DEFAULT_DIGEST_GRACE_MINUTES, duration_minutes=0,
-                                     enabled=True, active_since=now, updated_by="default", updated_at=now))
+                session.add(
+                    Schedule(
+                        kind=DIGEST,
+                        cadence="weekly",
+                        day_of_week="mon",
+                        hour=8,
+                        minute=0,
+                        timezone=settings.timezone,
+                        channel=None,
+                        lead_minutes=0,
+                        grace_minutes=DEFAULT_DIGEST_GRACE_MINUTES,
+                        duration_minutes=0,
+                        enabled=True,
+                        active_since=now,
+                        updated_by="default",
+                        updated_at=now,
+                    )
+                )
         except IntegrityError:
             pass  # another process created it at the same moment
 

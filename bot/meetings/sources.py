@@ -38,7 +38,7 @@ T = TypeVar("T")
 class Section(Generic[T]):
     available: bool
     items: list[T] = field(default_factory=list)
-    note: str = ""          # why it is not available
+    note: str = ""  # why it is not available
 
 
 def _failed(what: str, exc: Exception) -> Section:
@@ -64,8 +64,11 @@ class DefinitionNews:
 def definition_changes(session: Session, settings, since: datetime, now: datetime) -> Section[DefinitionNews]:
     """Definitions proposed (awaiting approval), changed since the last meeting, and stale."""
     try:
-        news = DefinitionNews(open_proposals(session)[:5], changed_since(session, since)[:5],
-                              stale_definitions(session, now, settings.stale_after_days)[:5])
+        news = DefinitionNews(
+            open_proposals(session)[:5],
+            changed_since(session, since)[:5],
+            stale_definitions(session, now, settings.stale_after_days)[:5],
+        )
     except SQLAlchemyError as exc:
         return _failed("Lead definitions", exc)
     return Section(True, [news])

@@ -28,8 +28,8 @@ class ContentItem(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     learned: Mapped[list["ContentLearned"]] = relationship(
-        back_populates="item", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="ContentLearned.id")
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True, order_by="ContentLearned.id"
+    )
 
 
 class ContentLearned(Base):

@@ -18,8 +18,8 @@ class CrmRecord(Base):
     __table_args__ = (UniqueConstraint("connector", "object_type", "external_id", name="uq_crm_records_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    connector: Mapped[str] = mapped_column(String(16))          # hubspot / salesforce
-    object_type: Mapped[str] = mapped_column(String(16))        # lead (contacts, leads) / deal (deals, opportunities)
+    connector: Mapped[str] = mapped_column(String(16))  # hubspot / salesforce
+    object_type: Mapped[str] = mapped_column(String(16))  # lead (contacts, leads) / deal (deals, opportunities)
     external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255), default="")
     email: Mapped[str] = mapped_column(String(255), default="")
@@ -43,14 +43,15 @@ class CrmStageEvent(Base):
     """A record entered a CRM stage (first time seen wins): the basis of weekly counts and SLAs."""
 
     __tablename__ = "crm_stage_events"
-    __table_args__ = (UniqueConstraint("connector", "object_type", "external_id", "stage",
-                                       name="uq_crm_stage_events_key"),)
+    __table_args__ = (
+        UniqueConstraint("connector", "object_type", "external_id", "stage", name="uq_crm_stage_events_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connector: Mapped[str] = mapped_column(String(16))
     object_type: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
-    stage: Mapped[str] = mapped_column(String(160))             # "lifecyclestage:marketingqualifiedlead", "status:Working"
+    stage: Mapped[str] = mapped_column(String(160))  # "lifecyclestage:marketingqualifiedlead", "status:Working"
     entered_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -73,9 +74,9 @@ class CrmSyncRun(Base):
     __tablename__ = "crm_sync_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_key: Mapped[str] = mapped_column(String(64), unique=True)    # "daily:hubspot:2026-11-24" or "manual:<uuid>"
+    run_key: Mapped[str] = mapped_column(String(64), unique=True)  # "daily:hubspot:2026-11-24" or "manual:<uuid>"
     connector: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))                   # running / done / failed / stopped
+    status: Mapped[str] = mapped_column(String(16))  # running / done / failed / stopped
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     records: Mapped[int] = mapped_column(Integer, default=0)
@@ -89,10 +90,10 @@ class CrmAlert(Base):
     __table_args__ = (UniqueConstraint("alert_key", name="uq_crm_alerts_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_key: Mapped[str] = mapped_column(String(255))   # "breach:hubspot:lead:123:MQL" / "summary:2026-11-24:U…"
-    kind: Mapped[str] = mapped_column(String(16))         # breach / summary
+    alert_key: Mapped[str] = mapped_column(String(255))  # "breach:hubspot:lead:123:MQL" / "summary:2026-11-24:U…"
+    kind: Mapped[str] = mapped_column(String(16))  # breach / summary
     recipient: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))       # sending / sent / failed
+    status: Mapped[str] = mapped_column(String(16))  # sending / sent / failed
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

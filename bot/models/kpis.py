@@ -20,8 +20,8 @@ class KpiValue(Base):
     metric: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(16), index=True)
     value: Mapped[float] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(String(16))        # slack, csv, api, demo, hubspot, salesforce
-    updated_by: Mapped[str] = mapped_column(String(64))    # Slack user ID, "cli", "api"
+    source: Mapped[str] = mapped_column(String(16))  # slack, csv, api, demo, hubspot, salesforce
+    updated_by: Mapped[str] = mapped_column(String(64))  # Slack user ID, "cli", "api"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # CRM provenance (bot/crm): when the sync wrote the value, and the typed value it replaced.

@@ -20,12 +20,12 @@ class LeadDefinition(Base):
     key: Mapped[str] = mapped_column(String(40), unique=True)
     full_name: Mapped[str] = mapped_column(String(100))
     aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    kind: Mapped[str] = mapped_column(String(16))               # "stage" or "term"
+    kind: Mapped[str] = mapped_column(String(16))  # "stage" or "term"
     position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     definition: Mapped[str] = mapped_column(Text)
     criteria: Mapped[list[Any]] = mapped_column(JSON, default=list)
     disqualifiers: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    owner: Mapped[str] = mapped_column(String(16))              # marketing / sales / shared
+    owner: Mapped[str] = mapped_column(String(16))  # marketing / sales / shared
     next_action: Mapped[str] = mapped_column(Text, default="")
     sla: Mapped[str] = mapped_column(Text, default="")
     handoff: Mapped[str] = mapped_column(Text, default="")
@@ -62,10 +62,15 @@ class LeadDefinitionProposal(Base):
     __tablename__ = "lead_definition_proposals"
     # Two different people approve, neither of them the proposer: also when a role changed in between.
     __table_args__ = (
-        CheckConstraint("marketing_approver IS NULL OR sales_approver IS NULL OR marketing_approver <> sales_approver",
-                        name="two_people"),
-        CheckConstraint("(marketing_approver IS NULL OR marketing_approver <> proposer) "
-                        "AND (sales_approver IS NULL OR sales_approver <> proposer)", name="not_the_proposer"),
+        CheckConstraint(
+            "marketing_approver IS NULL OR sales_approver IS NULL OR marketing_approver <> sales_approver",
+            name="two_people",
+        ),
+        CheckConstraint(
+            "(marketing_approver IS NULL OR marketing_approver <> proposer) "
+            "AND (sales_approver IS NULL OR sales_approver <> proposer)",
+            name="not_the_proposer",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -102,7 +107,7 @@ class LeadDefinitionReview(Base):
     key: Mapped[str] = mapped_column(String(40), index=True)
     version: Mapped[int] = mapped_column(Integer)
     reviewer: Mapped[str] = mapped_column(String(32))
-    side: Mapped[str] = mapped_column(String(16))                   # "marketing" or "sales"
+    side: Mapped[str] = mapped_column(String(16))  # "marketing" or "sales"
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When this confirmation made the definition reviewed (None: still waiting for the other head).

@@ -20,9 +20,9 @@ class ActionReminder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("action_items.id", ondelete="CASCADE"))
     recipient: Mapped[str] = mapped_column(String(32))
-    period: Mapped[str] = mapped_column(String(16))        # the owner's local date, "2026-12-01"
-    reason: Mapped[str] = mapped_column(String(16))        # assigned | due_soon | overdue
-    status: Mapped[str] = mapped_column(String(16))        # sending | sent | failed
+    period: Mapped[str] = mapped_column(String(16))  # the owner's local date, "2026-12-01"
+    reason: Mapped[str] = mapped_column(String(16))  # assigned | due_soon | overdue
+    status: Mapped[str] = mapped_column(String(16))  # sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

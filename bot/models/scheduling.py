@@ -22,9 +22,9 @@ class Schedule(Base):
     __tablename__ = "schedules"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), unique=True)          # "agenda" | "digest"
+    kind: Mapped[str] = mapped_column(String(16), unique=True)  # "agenda" | "digest"
     cadence: Mapped[str] = mapped_column(String(16), default="weekly")  # "weekly" | "daily"
-    day_of_week: Mapped[str] = mapped_column(String(16))               # "tue", or "*" for daily
+    day_of_week: Mapped[str] = mapped_column(String(16))  # "tue", or "*" for daily
     # governance: biweekly schedules meet in the weeks 0, 2, 4… after this local date (see meetings/schedules.py).
     anchor_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     hour: Mapped[int] = mapped_column(Integer)
@@ -50,9 +50,9 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
-    period: Mapped[str] = mapped_column(String(16))        # "2026-W48" (weekly) or "2026-11-24" (daily)
+    period: Mapped[str] = mapped_column(String(16))  # "2026-W48" (weekly) or "2026-11-24" (daily)
     recipient: Mapped[str] = mapped_column(String(64))
-    due_at: Mapped[datetime] = mapped_column()             # when it was meant to go out
+    due_at: Mapped[datetime] = mapped_column()  # when it was meant to go out
     # sending | sent | failed | missed | unconfirmed
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

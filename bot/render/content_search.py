@@ -41,15 +41,14 @@ def filters_text(filters: dict) -> str:
 
 def _intro(outcome: SearchOutcome, query: str, where: str) -> str:
     if not outcome.confident:
-        intro = (f":warning: *No good match* for “{query}”{where}. I noted it as a content gap so marketing "
-                 "can fill it.")
+        intro = f":warning: *No good match* for “{query}”{where}. I noted it as a content gap so marketing can fill it."
         if outcome.results:
             intro += "\nThe closest items are *weak matches* — check before you send them:"
         elif outcome.filters:
             intro += "\nNothing in the library has these filters; try fewer."
         return intro
     if outcome.weak:
-        return (f"Content for “{query}”{where} — these may be *weak matches*, check before you send them:")
+        return f"Content for “{query}”{where} — these may be *weak matches*, check before you send them:"
     return f"Content for “{query}”{where}:"
 
 
@@ -63,11 +62,16 @@ def results_reply(outcome: SearchOutcome) -> dict:
     for result in outcome.results:
         blocks.append(bk.section(item_line(result.item, weak=weak) + "\n" + why_line(result)))
         value = value_prefix + str(result.item.id)
-        blocks.append(bk.actions([
-            bk.button("Share in channel", "content_share", value, style="primary"),
-            bk.button("Helpful", "content_helpful", value),
-            bk.button("Not helpful", "content_not_helpful", value),
-        ], block_id=f"content_result_{result.item.id}"))
+        blocks.append(
+            bk.actions(
+                [
+                    bk.button("Share in channel", "content_share", value, style="primary"),
+                    bk.button("Helpful", "content_helpful", value),
+                    bk.button("Not helpful", "content_not_helpful", value),
+                ],
+                block_id=f"content_result_{result.item.id}",
+            )
+        )
     more: list[dict] = []
     if outcome.has_more and outcome.search_id:
         more.append(bk.button("More results", "content_more", str(outcome.search_id)))
@@ -82,8 +86,10 @@ def results_reply(outcome: SearchOutcome) -> dict:
 
 def share_message(item: ItemView, user_id: str) -> dict:
     summary = bk.quote_user_text(item.summary, 300) if item.summary else ""
-    blocks = [bk.section(item_line(item) + (f"\n{summary}" if summary else "")),
-              bk.context(f"Shared by <@{user_id}> with /content")]
+    blocks = [
+        bk.section(item_line(item) + (f"\n{summary}" if summary else "")),
+        bk.context(f"Shared by <@{user_id}> with /content"),
+    ]
     return bk.message(f"{bk.escape(item.title)} {item.url}", blocks)
 
 
@@ -93,5 +99,7 @@ def feedback_text(item: ItemView, helpful: bool, learned: str | None, query: str
         return f"Thanks! I'll rank *{title}* higher for searches like “{bk.quote_user_text(learned, 150)}”."
     if helpful:
         return f"Thanks! Noted that *{title}* helped."
-    return (f"Thanks, noted that *{title}* didn't help: I'll rank it lower for searches like this one. "
-            "Marketing sees this feedback.")
+    return (
+        f"Thanks, noted that *{title}* didn't help: I'll rank it lower for searches like this one. "
+        "Marketing sees this feedback."
+    )

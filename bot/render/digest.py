@@ -20,44 +20,62 @@ KEY_NUMBERS_IN_TEXT = 5
 def _shared_content(digest: Digest) -> bk.Block:
     if not digest.shared_content:
         return bk.section("*Most shared content*\nNothing was shared this week.")
-    lines = [f"{i}. " + (bk.link(item.url, item.text) if item.url.startswith(("http://", "https://"))
-                          else bk.quote_user_text(item.text, 120))
-             + (f" — {bk.escape(item.detail)}" if item.detail else "")
-             for i, item in enumerate(digest.shared_content, 1)]
+    lines = [
+        f"{i}. "
+        + (
+            bk.link(item.url, item.text)
+            if item.url.startswith(("http://", "https://"))
+            else bk.quote_user_text(item.text, 120)
+        )
+        + (f" — {bk.escape(item.detail)}" if item.detail else "")
+        for i, item in enumerate(digest.shared_content, 1)
+    ]
     return bk.section("*Most shared content*\n" + "\n".join(lines))
 
 
 def _objections(digest: Digest) -> bk.Block:
     if not digest.objections:
         return bk.section("*Top unanswered objections*\nNone: every objection found content. 🎉")
-    lines = [f"• “{bk.quote_user_text(item.text, 150)}”" + (f" — {bk.escape(item.detail)}" if item.detail else "")
-             for item in digest.objections]
-    return bk.section("*Top unanswered objections*\n" + "\n".join(lines)
-                      + "\n_Content that answers these would help the reps most._")
+    lines = [
+        f"• “{bk.quote_user_text(item.text, 150)}”" + (f" — {bk.escape(item.detail)}" if item.detail else "")
+        for item in digest.objections
+    ]
+    return bk.section(
+        "*Top unanswered objections*\n" + "\n".join(lines) + "\n_Content that answers these would help the reps most._"
+    )
 
 
 def _definitions(digest: Digest) -> bk.Block:
     title = "*Lead definitions changed or awaiting approval*\n"
     if not digest.definitions:
         return bk.section(title + "No changes and nothing awaiting approval.")
-    lines = [f"• *{bk.quote_user_text(item.text, 80)}* {bk.quote_user_text(item.detail, 200)}"
-             + (f" (<@{item.who}>)" if _USER_ID.match(item.who) else "") for item in digest.definitions]
+    lines = [
+        f"• *{bk.quote_user_text(item.text, 80)}* {bk.quote_user_text(item.detail, 200)}"
+        + (f" (<@{item.who}>)" if _USER_ID.match(item.who) else "")
+        for item in digest.definitions
+    ]
     return bk.section(title + "\n".join(lines) + "\nSee `/lead-def` for the details.")
 
 
 def digest_blocks(digest: Digest) -> list[bk.Block]:
     blocks: list[bk.Block] = [
         bk.header(f"Weekly KPI digest · {digest.period}"),
-        bk.context(f"{bk.escape(digest.period_label)} · change vs {digest.previous_period} · "
-                   f"{digest.recorded} of {len(digest.metrics)} KPIs recorded · targets are shared by sales and marketing"),
+        bk.context(
+            f"{bk.escape(digest.period_label)} · change vs {digest.previous_period} · "
+            f"{digest.recorded} of {len(digest.metrics)} KPIs recorded · targets are shared by sales and marketing"
+        ),
     ]
     blocks += team_sections(digest.metrics)
     blocks += [bk.divider(), _shared_content(digest), _objections(digest), _definitions(digest)]
     if digest.marketing is not None:
         # Marketing's week (gaps and requests, Not helpful, unused), without its own header and footer.
         blocks += [bk.divider(), *summary_blocks(digest.marketing)[1:-1]]
-    blocks.append(bk.context(f"The trend chart covers {digest.trend_periods[0]} – {digest.trend_periods[-1]}. "
-                             "`/kpi` shows this week so far; `/kpi set` records a value."))
+    blocks.append(
+        bk.context(
+            f"The trend chart covers {digest.trend_periods[0]} – {digest.trend_periods[-1]}. "
+            "`/kpi` shows this week so far; `/kpi set` records a value."
+        )
+    )
     return blocks[: bk.MAX_BLOCKS_MESSAGE]
 
 

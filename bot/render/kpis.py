@@ -10,7 +10,7 @@ from bot.kpis.digest import DigestMetric
 from bot.render import blocks as bk
 
 TEAMS = (catalog.SHARED, catalog.MARKETING, catalog.SALES)
-NEEDS_ATTENTION = 0.8      # below 80% of the target gets a warning sign
+NEEDS_ATTENTION = 0.8  # below 80% of the target gets a warning sign
 
 
 def progress_bar(progress: float | None, width: int = 10) -> str:
@@ -24,7 +24,7 @@ def _target_part(m: DigestMetric) -> str:
     """'target 120 ▓▓▓▓▓▓▓▓▓▓ 100% ✅'; a figure that can't be right is flagged, never shown as met."""
     if m.target is None:
         return ""
-    if m.value is None or m.progress is None:   # nothing recorded, or a figure flagged as impossible
+    if m.value is None or m.progress is None:  # nothing recorded, or a figure flagged as impossible
         return f"target {m.target_text}"
     if m.target == 0:
         # A share of a zero target means nothing: met or not is all there is to say.
@@ -78,11 +78,18 @@ def summary_reply(summary: commands.WeekSummary) -> dict[str, Any]:
     if summary.note:
         blocks.append(bk.section(f"_{bk.escape(summary.note)}_"))
     so_far = "week in progress, numbers so far · " if summary.in_progress else ""
-    blocks.append(bk.context(f"{so_far}{summary.recorded} of {len(metrics)} recorded · change vs "
-                             f"{summary.previous_period} · ratios are calculated from their parts"))
+    blocks.append(
+        bk.context(
+            f"{so_far}{summary.recorded} of {len(metrics)} recorded · change vs "
+            f"{summary.previous_period} · ratios are calculated from their parts"
+        )
+    )
     blocks += team_sections(metrics)
-    blocks.append(bk.context("`/kpi set MQLs 120` records a value · `/kpi MQLs` shows one KPI's trend · "
-                             "`/kpi metrics` lists every KPI"))
+    blocks.append(
+        bk.context(
+            "`/kpi set MQLs 120` records a value · `/kpi MQLs` shows one KPI's trend · `/kpi metrics` lists every KPI"
+        )
+    )
     shown = ", ".join(f"{m.name} {m.value_text}" for m in metrics if m.value is not None and m.key_metric)
     text = f"Shared KPIs for {summary.period}: {shown or 'nothing recorded yet'}.{flagged_text(metrics)}"
     return bk.ephemeral(bk.escape(text), blocks)
@@ -93,8 +100,10 @@ def set_reply(result: commands.SetResult) -> dict[str, Any]:
     stored = catalog.format_value(metric, outcome.entry.value)
     if outcome.status == "overridden":  # a value synced from the CRM wins (bot/crm)
         synced = catalog.format_value(metric, outcome.previous)
-        text = (f"{metric.name} for {result.period} comes from the CRM sync ({synced}), which wins; "
-                f"your {stored} is kept beside it, marked overridden.")
+        text = (
+            f"{metric.name} for {result.period} comes from the CRM sync ({synced}), which wins; "
+            f"your {stored} is kept beside it, marked overridden."
+        )
         return bk.ephemeral(bk.escape(text), [bk.section(f":information_source: {bk.escape(text)}")])
     if outcome.status == "unchanged":
         detail = "(unchanged)"
@@ -118,8 +127,10 @@ def set_reply(result: commands.SetResult) -> dict[str, Any]:
 def target_reply(change: targets.TargetChange) -> dict[str, Any]:
     metric = change.metric
     was = catalog.format_value(metric, change.previous) if change.previous is not None else "none"
-    text = (f"Shared target for {metric.name} from {change.effective_from} on: "
-            f"{catalog.format_value(metric, change.value)} (was {was})")
+    text = (
+        f"Shared target for {metric.name} from {change.effective_from} on: "
+        f"{catalog.format_value(metric, change.value)} (was {was})"
+    )
     return bk.ephemeral(bk.escape(text), [bk.section(f":dart: {bk.escape(text)}")])
 
 
@@ -129,8 +140,10 @@ def targets_reply(period: str, goals: dict[str, float]) -> dict[str, Any]:
         if metric.key in goals:
             direction = "at least" if metric.higher_is_better else "at most"
             lines.append(f"• *{bk.escape(metric.name)}*: {direction} {catalog.format_value(metric, goals[metric.key])}")
-    blocks = [bk.section(f"*Shared targets for {period}*\n" + "\n".join(lines)),
-              bk.context(f"Heads and admins change one with `{bk.escape(commands.TARGET_USAGE)}`.")]
+    blocks = [
+        bk.section(f"*Shared targets for {period}*\n" + "\n".join(lines)),
+        bk.context(f"Heads and admins change one with `{bk.escape(commands.TARGET_USAGE)}`."),
+    ]
     return bk.ephemeral(f"Shared targets for {period}", blocks)
 
 
@@ -143,9 +156,13 @@ def history_reply(history: commands.MetricHistory) -> dict[str, Any]:
         warning = f"  ⚠️ {bk.escape(problem)}" if problem else ""
         lines.append(f"`{period}`  {catalog.format_value(metric, value)}{goal_text}{warning}")
     how = f"Calculated: {metric.description}." if metric.is_ratio else metric.description + "."
-    blocks = [bk.section(f"*{bk.escape(metric.name)}*, last {len(history.rows)} weeks\n" + "\n".join(lines)),
-              bk.context(f"{bk.escape(how)} Owner: {catalog.TEAM_LABELS[metric.owner]}. "
-                         f"{'Higher' if metric.higher_is_better else 'Lower'} is better.")]
+    blocks = [
+        bk.section(f"*{bk.escape(metric.name)}*, last {len(history.rows)} weeks\n" + "\n".join(lines)),
+        bk.context(
+            f"{bk.escape(how)} Owner: {catalog.TEAM_LABELS[metric.owner]}. "
+            f"{'Higher' if metric.higher_is_better else 'Lower'} is better."
+        ),
+    ]
     return bk.ephemeral(bk.escape(f"{metric.name}, last {len(history.rows)} weeks"), blocks)
 
 
@@ -157,14 +174,20 @@ def catalog_reply() -> dict[str, Any]:
         if metric.counted_from_content:
             kind += " (counted from /content shares unless recorded)"
         aliases = f" · also: {', '.join(metric.aliases[:3])}" if metric.aliases else ""
-        lines.append(f"• *{bk.escape(metric.name)}* — {catalog.TEAM_LABELS[metric.owner].lower()}, {metric.unit}, "
-                     f"{metric.period}, {'higher' if metric.higher_is_better else 'lower'} is better{target}. "
-                     f"{bk.escape(kind)}{bk.escape(aliases)}")
+        lines.append(
+            f"• *{bk.escape(metric.name)}* — {catalog.TEAM_LABELS[metric.owner].lower()}, {metric.unit}, "
+            f"{metric.period}, {'higher' if metric.higher_is_better else 'lower'} is better{target}. "
+            f"{bk.escape(kind)}{bk.escape(aliases)}"
+        )
     half = len(lines) // 2
-    blocks = [bk.header("KPI catalog"),
-              bk.section("\n".join(lines[:half])), bk.section("\n".join(lines[half:])),
-              bk.context("Ratios can't be typed in: record their parts. Default targets shown; "
-                         "`/kpi targets` shows this week's.")]
+    blocks = [
+        bk.header("KPI catalog"),
+        bk.section("\n".join(lines[:half])),
+        bk.section("\n".join(lines[half:])),
+        bk.context(
+            "Ratios can't be typed in: record their parts. Default targets shown; `/kpi targets` shows this week's."
+        ),
+    ]
     return bk.ephemeral("KPI catalog", blocks)
 
 

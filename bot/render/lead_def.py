@@ -17,12 +17,25 @@ from bot.render import blocks as bk
 PROPOSE_VIEW = "lead_def_propose"
 REJECT_VIEW = "lead_def_reject"
 REVIEW_VIEW = "lead_def_review"
-USAGE = ("`/lead-def MQL` a definition · `/lead-def history MQL` its changes · "
-         "`/lead-def propose MQL` suggest a change · `/lead-def stale` overdue reviews · "
-         "`/lead-def reviewed MQL [note]` confirm one is still right (heads)")
+USAGE = (
+    "`/lead-def MQL` a definition · `/lead-def history MQL` its changes · "
+    "`/lead-def propose MQL` suggest a change · `/lead-def stale` overdue reviews · "
+    "`/lead-def reviewed MQL [note]` confirm one is still right (heads)"
+)
 OWNER_LABELS = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared (marketing + sales)"}
-FORM_FIELDS = ("full_name", "aliases", "definition", "criteria", "disqualifiers", "owner", "next_action", "sla",
-               "handoff", "example", "summary")
+FORM_FIELDS = (
+    "full_name",
+    "aliases",
+    "definition",
+    "criteria",
+    "disqualifiers",
+    "owner",
+    "next_action",
+    "sla",
+    "handoff",
+    "example",
+    "summary",
+)
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
@@ -43,8 +56,10 @@ def _title(d: ld.DefinitionView) -> str:
 
 # --- cards ---------------------------------------------------------------------------------
 def card_blocks(d: ld.DefinitionView, *, buttons: bool = True, stages: int | None = None) -> list[bk.Block]:
-    blocks: list[bk.Block] = [bk.header(f"{d.key} — {d.full_name}" if d.full_name != d.key else d.key),
-                              bk.section(bk.escape(d.definition))]
+    blocks: list[bk.Block] = [
+        bk.header(f"{d.key} — {d.full_name}" if d.full_name != d.key else d.key),
+        bk.section(bk.escape(d.definition)),
+    ]
     pairs = []
     if d.kind == "stage":
         pairs.append(("Funnel stage", f"{d.position}" + (f" of {stages}" if stages else "")))
@@ -63,13 +78,21 @@ def card_blocks(d: ld.DefinitionView, *, buttons: bool = True, stages: int | Non
         blocks.append(bk.section(f"*Example*\n> {bk.escape(d.example)}"))
     if d.aliases:
         blocks.append(bk.context("Also called: " + ", ".join(bk.escape(a) for a in d.aliases)))
-    blocks.append(bk.context(f"v{d.version} · last changed by {who(d.updated_by)} on {d.updated_at:%Y-%m-%d} · "
-                             f"last reviewed {d.reviewed_at:%Y-%m-%d}"))
+    blocks.append(
+        bk.context(
+            f"v{d.version} · last changed by {who(d.updated_by)} on {d.updated_at:%Y-%m-%d} · "
+            f"last reviewed {d.reviewed_at:%Y-%m-%d}"
+        )
+    )
     if buttons:
-        blocks.append(bk.actions([
-            bk.button("Share in channel", "lead_def_share", d.key, style="primary"),
-            bk.button("History", "lead_def_history", d.key),
-        ]))
+        blocks.append(
+            bk.actions(
+                [
+                    bk.button("Share in channel", "lead_def_share", d.key, style="primary"),
+                    bk.button("History", "lead_def_history", d.key),
+                ]
+            )
+        )
     return blocks
 
 
@@ -79,16 +102,23 @@ def card_message(d: ld.DefinitionView, stages: int | None = None) -> dict:
 
 def shared_card(d: ld.DefinitionView, user_id: str) -> dict:
     blocks = card_blocks(d, buttons=False) + [bk.context(f"Shared by <@{user_id}> with `/lead-def`")]
-    return bk.message(f"{bk.escape(_title(d))} (shared by <@{user_id}>)", blocks,
-                      response_type="in_channel", replace_original=False, delete_original=False)
+    return bk.message(
+        f"{bk.escape(_title(d))} (shared by <@{user_id}>)",
+        blocks,
+        response_type="in_channel",
+        replace_original=False,
+        delete_original=False,
+    )
 
 
 def lookup_message(found: ld.Lookup, stages: int) -> dict:
     if found.definition:
         return card_message(found.definition, stages)
     message = ld.not_found_message(found.query, found.suggestions)
-    buttons = [bk.button(f"{s.key} — {s.full_name}" if s.full_name != s.key else s.key, "lead_def_show", s.key)
-               for s in found.suggestions]
+    buttons = [
+        bk.button(f"{s.key} — {s.full_name}" if s.full_name != s.key else s.key, "lead_def_show", s.key)
+        for s in found.suggestions
+    ]
     buttons.append(bk.button("See all terms", "lead_def_list", "list"))
     return bk.ephemeral(message, [bk.section(message), bk.actions(buttons)])
 
@@ -97,17 +127,30 @@ def list_message(definitions: list[ld.DefinitionView], stale: list[StaleDefiniti
     stages = [d for d in definitions if d.kind == "stage"]
     terms = [d for d in definitions if d.kind != "stage"]
     blocks: list[bk.Block] = [bk.header("Our funnel, from first touch to customer")]
-    lines = [f"*{d.position}. {bk.escape(d.key)}* — {bk.escape(d.full_name)}\n"
-             f"      Owner: {OWNER_LABELS.get(d.owner, d.owner)} · SLA: {bk.escape(d.sla) or '—'}" for d in stages]
+    lines = [
+        f"*{d.position}. {bk.escape(d.key)}* — {bk.escape(d.full_name)}\n"
+        f"      Owner: {OWNER_LABELS.get(d.owner, d.owner)} · SLA: {bk.escape(d.sla) or '—'}"
+        for d in stages
+    ]
     for start in range(0, len(lines), 8):
-        blocks.append(bk.section("\n".join(lines[start:start + 8])))
+        blocks.append(bk.section("\n".join(lines[start : start + 8])))
     if terms:
-        blocks.append(bk.section("*Glossary*\n" + " · ".join(
-            f"{bk.escape(d.key)}" + (f" ({bk.escape(d.full_name)})" if d.full_name.casefold() != d.key.casefold()
-                                     else "") for d in terms)))
+        blocks.append(
+            bk.section(
+                "*Glossary*\n"
+                + " · ".join(
+                    f"{bk.escape(d.key)}"
+                    + (f" ({bk.escape(d.full_name)})" if d.full_name.casefold() != d.key.casefold() else "")
+                    for d in terms
+                )
+            )
+        )
     if stale:
-        blocks.append(bk.context(f"{len(stale)} not reviewed in {stale_days} days: "
-                                 + ", ".join(bk.escape(s.key) for s in stale[:15])))
+        blocks.append(
+            bk.context(
+                f"{len(stale)} not reviewed in {stale_days} days: " + ", ".join(bk.escape(s.key) for s in stale[:15])
+            )
+        )
     blocks.append(bk.context(USAGE))
     return bk.ephemeral(bk.escape("Funnel: " + " → ".join(d.key for d in stages)), blocks)
 
@@ -139,8 +182,10 @@ def history_message(definition: ld.DefinitionView, entries: list[ld.HistoryEntry
 
 # --- stale and reviews ---------------------------------------------------------------------------
 def stale_line(s: StaleDefinition) -> str:
-    return (f"*{bk.escape(s.key)}* — last reviewed {s.last_reviewed:%Y-%m-%d} ({s.days_since_review} days ago), "
-            f"owner {bk.escape(s.owner)}")
+    return (
+        f"*{bk.escape(s.key)}* — last reviewed {s.last_reviewed:%Y-%m-%d} ({s.days_since_review} days ago), "
+        f"owner {bk.escape(s.owner)}"
+    )
 
 
 def stale_message(stale: list[StaleDefinition], days: int) -> dict:
@@ -151,18 +196,30 @@ def stale_message(stale: list[StaleDefinition], days: int) -> dict:
         blocks.append(bk.section(stale_line(s), accessory=bk.button("Mark reviewed", "lead_def_review", s.key)))
     if len(stale) > 40:
         blocks.append(bk.context(f"{len(stale) - 40} more not shown."))
-    blocks.append(bk.context("Still right? A marketing head and a sales head each press *Mark reviewed* "
-                             "(or one head with a note). An approved change counts as a review too."))
+    blocks.append(
+        bk.context(
+            "Still right? A marketing head and a sales head each press *Mark reviewed* "
+            "(or one head with a note). An approved change counts as a review too."
+        )
+    )
     return bk.ephemeral(f"{len(stale)} definitions need a review", blocks)
 
 
 def review_modal(d: ld.DefinitionView) -> dict:
-    return bk.modal(f"Review {d.key}", [
-        bk.section(f"Confirm that *{bk.escape(d.key)}* (v{d.version}) is still right, without changing it. "
-                   "It counts as reviewed when a marketing head and a sales head confirm, or at once "
-                   "with a note saying why it still holds."),
-        bk.text_input("Note (optional)", "note", "value", multiline=True, optional=True, max_length=ld.MAX_SUMMARY),
-    ], callback_id=REVIEW_VIEW, submit="Mark reviewed", private_metadata=d.key)
+    return bk.modal(
+        f"Review {d.key}",
+        [
+            bk.section(
+                f"Confirm that *{bk.escape(d.key)}* (v{d.version}) is still right, without changing it. "
+                "It counts as reviewed when a marketing head and a sales head confirm, or at once "
+                "with a note saying why it still holds."
+            ),
+            bk.text_input("Note (optional)", "note", "value", multiline=True, optional=True, max_length=ld.MAX_SUMMARY),
+        ],
+        callback_id=REVIEW_VIEW,
+        submit="Mark reviewed",
+        private_metadata=d.key,
+    )
 
 
 def review_reply(result: ld.ReviewResult) -> str:
@@ -171,8 +228,10 @@ def review_reply(result: ld.ReviewResult) -> str:
         people = " and ".join(who(u) for u in result.confirmed_by)
         return f"✅ {key} is marked reviewed ({people}), still v{result.definition.version}."
     other = "a sales head" if result.side == "marketing" else "a marketing head"
-    return (f"Your review of {key} is recorded for {result.side}. It counts as reviewed once {other} "
-            f"confirms too (or confirm with a note: `/lead-def reviewed {key} why it still holds`).")
+    return (
+        f"Your review of {key} is recorded for {result.side}. It counts as reviewed once {other} "
+        f"confirms too (or confirm with a note: `/lead-def reviewed {key} why it still holds`)."
+    )
 
 
 # --- diffs ---------------------------------------------------------------------------------
@@ -181,7 +240,7 @@ def _mark(text: str, char: str) -> str:
     if not stripped:
         return text
     lead = text[: len(text) - len(text.lstrip())]
-    trail = text[len(text.rstrip()):]
+    trail = text[len(text.rstrip()) :]
     return f"{lead}{char}{bk.escape(stripped)}{char}{trail}"
 
 
@@ -212,29 +271,44 @@ def proposal_blocks(p: ld.ProposalView) -> list[bk.Block]:
     versions = f"v{p.base_version} → v{p.base_version + 1}" if p.base_version else "new term"
     blocks: list[bk.Block] = [
         bk.header(f"Proposed change to {p.key} ({versions})"),
-        bk.section(f"{who(p.proposer)} proposes a change to *{bk.escape(p.key)}*:\n"
-                   f"> {bk.quote_user_text(p.summary, 500)}"),
+        bk.section(
+            f"{who(p.proposer)} proposes a change to *{bk.escape(p.key)}*:\n> {bk.quote_user_text(p.summary, 500)}"
+        ),
     ]
     blocks += diff_blocks(p.changes)
     marketing = f"✅ marketing head {who(p.marketing_approver)}" if p.marketing_approver else "⏳ marketing head"
     sales = f"✅ sales head {who(p.sales_approver)}" if p.sales_approver else "⏳ sales head"
     if p.status == "open":
-        blocks.append(bk.context(f"Needs: {marketing} · {sales} (two different people). "
-                                 "The proposer can't approve their own change."))
-        blocks.append(bk.actions([
-            bk.button("Approve", "lead_def_approve", str(p.id), style="primary"),
-            bk.button("Reject", "lead_def_reject", str(p.id), style="danger"),
-        ], block_id=f"lead_def_proposal_{p.id}"))
+        blocks.append(
+            bk.context(
+                f"Needs: {marketing} · {sales} (two different people). The proposer can't approve their own change."
+            )
+        )
+        blocks.append(
+            bk.actions(
+                [
+                    bk.button("Approve", "lead_def_approve", str(p.id), style="primary"),
+                    bk.button("Reject", "lead_def_reject", str(p.id), style="danger"),
+                ],
+                block_id=f"lead_def_proposal_{p.id}",
+            )
+        )
     elif p.status == "approved":
-        blocks.append(bk.context(f"Approved by {marketing[2:]} and {sales[2:]}: now {bk.escape(p.key)} "
-                                 f"v{p.resulting_version}."))
+        blocks.append(
+            bk.context(f"Approved by {marketing[2:]} and {sales[2:]}: now {bk.escape(p.key)} v{p.resulting_version}.")
+        )
     elif p.status == "rejected":
-        blocks.append(bk.context(f"❌ Rejected by {who(p.rejected_by)}: "
-                                 f"{bk.quote_user_text(p.rejection_reason or '', 300)}"))
+        blocks.append(
+            bk.context(f"❌ Rejected by {who(p.rejected_by)}: {bk.quote_user_text(p.rejection_reason or '', 300)}")
+        )
     else:
-        blocks.append(bk.context(f"⚠️ Outdated: {bk.escape(p.key)} changed to v{p.current_version} after this was "
-                                 f"proposed against v{p.base_version}. Propose again with "
-                                 f"`/lead-def propose {bk.escape(p.key)}`."))
+        blocks.append(
+            bk.context(
+                f"⚠️ Outdated: {bk.escape(p.key)} changed to v{p.current_version} after this was "
+                f"proposed against v{p.base_version}. Propose again with "
+                f"`/lead-def propose {bk.escape(p.key)}`."
+            )
+        )
     return blocks
 
 
@@ -257,14 +331,21 @@ def approval_reply(result: ld.VoteResult) -> str:
 def rejection_notice(p: ld.ProposalView, user_id: str, reason: str) -> dict:
     return bk.message(
         f"{who(p.proposer)}, your change to {bk.escape(p.key)} was rejected by <@{user_id}>",
-        [bk.section(f"{who(p.proposer)}, your change to *{bk.escape(p.key)}* was rejected by <@{user_id}>:\n"
-                    f"> {bk.quote_user_text(reason, 500)}")])
+        [
+            bk.section(
+                f"{who(p.proposer)}, your change to *{bk.escape(p.key)}* was rejected by <@{user_id}>:\n"
+                f"> {bk.quote_user_text(reason, 500)}"
+            )
+        ],
+    )
 
 
 def announcement(p: ld.ProposalView, d: ld.DefinitionView) -> dict:
-    intro = (f"📣 *{bk.escape(d.key)}* is now v{d.version}: proposed by {who(p.proposer)}, "
-             f"approved by {who(p.marketing_approver)} (marketing) and {who(p.sales_approver)} (sales).\n"
-             f"> {bk.quote_user_text(p.summary, 500)}")
+    intro = (
+        f"📣 *{bk.escape(d.key)}* is now v{d.version}: proposed by {who(p.proposer)}, "
+        f"approved by {who(p.marketing_approver)} (marketing) and {who(p.sales_approver)} (sales).\n"
+        f"> {bk.quote_user_text(p.summary, 500)}"
+    )
     blocks = [bk.section(intro)] + diff_blocks(p.changes) + [bk.divider()] + card_blocks(d, buttons=False)
     return bk.message(bk.escape(f"{d.key} is now v{d.version}"), blocks)
 
@@ -273,8 +354,10 @@ def override_announcement(admin: str, definitions: list[ld.DefinitionView]) -> d
     keys = ", ".join(f"{d.key} v{d.version}" for d in definitions)
     lines = [f"• *{bk.escape(d.key)}* is now v{d.version}" for d in definitions[:40]]
     blocks = [
-        bk.section(f"⚠️ {who(admin)} applied a definitions file *without the two heads' approval* "
-                   "(admin override). History records it."),
+        bk.section(
+            f"⚠️ {who(admin)} applied a definitions file *without the two heads' approval* "
+            "(admin override). History records it."
+        ),
         bk.section("\n".join(lines) or "_nothing changed_"),
         bk.context("`/lead-def history TERM` shows what changed; propose a change to undo it."),
     ]
@@ -285,23 +368,63 @@ def override_announcement(admin: str, definitions: list[ld.DefinitionView]) -> d
 def propose_modal(d: ld.DefinitionView, channel: str) -> dict:
     meta = json.dumps({"key": d.key, "base_version": d.version, "channel": channel})
     blocks = [
-        bk.section(f"Change the shared definition of *{bk.escape(d.key)}* (now v{d.version}). It takes effect "
-                   "when a marketing head and a sales head both approve."),
+        bk.section(
+            f"Change the shared definition of *{bk.escape(d.key)}* (now v{d.version}). It takes effect "
+            "when a marketing head and a sales head both approve."
+        ),
         bk.text_input("Full name", "full_name", "value", initial=d.full_name, max_length=MAX_LENGTHS["full_name"]),
-        bk.text_input("Definition", "definition", "value", initial=d.definition, multiline=True,
-                      max_length=MAX_LENGTHS["definition"]),
-        bk.text_input("Qualifying criteria (one per line)", "criteria", "value", initial="\n".join(d.criteria),
-                      multiline=True, optional=True),
-        bk.text_input("Disqualifiers (one per line)", "disqualifiers", "value", initial="\n".join(d.disqualifiers),
-                      multiline=True, optional=True),
+        bk.text_input(
+            "Definition",
+            "definition",
+            "value",
+            initial=d.definition,
+            multiline=True,
+            max_length=MAX_LENGTHS["definition"],
+        ),
+        bk.text_input(
+            "Qualifying criteria (one per line)",
+            "criteria",
+            "value",
+            initial="\n".join(d.criteria),
+            multiline=True,
+            optional=True,
+        ),
+        bk.text_input(
+            "Disqualifiers (one per line)",
+            "disqualifiers",
+            "value",
+            initial="\n".join(d.disqualifiers),
+            multiline=True,
+            optional=True,
+        ),
         bk.text_input("Owner: marketing, sales or shared", "owner", "value", initial=d.owner, max_length=20),
-        bk.text_input("Next action", "next_action", "value", initial=d.next_action, optional=True,
-                      max_length=MAX_LENGTHS["next_action"]),
+        bk.text_input(
+            "Next action",
+            "next_action",
+            "value",
+            initial=d.next_action,
+            optional=True,
+            max_length=MAX_LENGTHS["next_action"],
+        ),
         bk.text_input("SLA", "sla", "value", initial=d.sla, optional=True, max_length=MAX_LENGTHS["sla"]),
-        bk.text_input("Hand-off to the next stage", "handoff", "value", initial=d.handoff, optional=True,
-                      multiline=True, max_length=MAX_LENGTHS["handoff"]),
-        bk.text_input("Example", "example", "value", initial=d.example, optional=True, multiline=True,
-                      max_length=MAX_LENGTHS["example"]),
+        bk.text_input(
+            "Hand-off to the next stage",
+            "handoff",
+            "value",
+            initial=d.handoff,
+            optional=True,
+            multiline=True,
+            max_length=MAX_LENGTHS["handoff"],
+        ),
+        bk.text_input(
+            "Example",
+            "example",
+            "value",
+            initial=d.example,
+            optional=True,
+            multiline=True,
+            max_length=MAX_LENGTHS["example"],
+        ),
         bk.text_input("Aliases (comma-separated)", "aliases", "value", initial=", ".join(d.aliases), optional=True),
         bk.text_input("What changes, and why?", "summary", "value", multiline=True, max_length=ld.MAX_SUMMARY),
     ]
@@ -309,8 +432,17 @@ def propose_modal(d: ld.DefinitionView, channel: str) -> dict:
 
 
 def reject_modal(p: ld.ProposalView) -> dict:
-    return bk.modal(f"Reject {p.key} change", [
-        bk.section(f"Rejecting {who(p.proposer)}'s change to *{bk.escape(p.key)}*:\n"
-                   f"> {bk.quote_user_text(p.summary, 300)}"),
-        bk.text_input("Why? (the proposer sees this)", "reason", "value", multiline=True, max_length=ld.MAX_SUMMARY),
-    ], callback_id=REJECT_VIEW, submit="Reject", private_metadata=str(p.id))
+    return bk.modal(
+        f"Reject {p.key} change",
+        [
+            bk.section(
+                f"Rejecting {who(p.proposer)}'s change to *{bk.escape(p.key)}*:\n> {bk.quote_user_text(p.summary, 300)}"
+            ),
+            bk.text_input(
+                "Why? (the proposer sees this)", "reason", "value", multiline=True, max_length=ld.MAX_SUMMARY
+            ),
+        ],
+        callback_id=REJECT_VIEW,
+        submit="Reject",
+        private_metadata=str(p.id),
+    )
