@@ -48,19 +48,7 @@ PROPOSER_ROLES = [Role.marketer, Role.sales_head, Role.marketing_head, Role.admi
 APPROVER_ROLES = [Role.marketing_head, Role.sales_head]
 REJECTER_ROLES = [Role.marketing_head, Role.sales_head]
 # Fields a proposal may change; key, kind and position change only by file import.
-EDITABLE_FIELDS = (
-    "full_name",
-    "aliases",
-    "definition",
-    "criteria",
-    "disqualifiers",
-    "owner",
-    "next_action",
-    "sla",
-    "handoff",
-    "example",
-    "crm",
-)
+EDITABLE_FIELDS = tuple(f for f in CONTENT_FIELDS if f not in ("key", "kind", "position"))
 MAX_SUMMARY = 500
 
 

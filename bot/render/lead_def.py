@@ -23,19 +23,8 @@ USAGE = (
     "`/lead-def reviewed MQL [note]` confirm one is still right (heads)"
 )
 OWNER_LABELS = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared (marketing + sales)"}
-FORM_FIELDS = (
-    "full_name",
-    "aliases",
-    "definition",
-    "criteria",
-    "disqualifiers",
-    "owner",
-    "next_action",
-    "sla",
-    "handoff",
-    "example",
-    "summary",
-)
+# The proposal modal's inputs: every editable field but the CRM mapping (file import), then the summary.
+FORM_FIELDS = (*(f for f in ld.EDITABLE_FIELDS if f != "crm"), "summary")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
