@@ -52,7 +52,7 @@ import numpy as np
 from .documents import ContentDoc, normalize_ws, split_sentences
 from .embedding import EmbeddingCache, InMemoryEmbeddingCache, text_hash
 from .lexical import BM25Snapshot, Vocabulary, build_bm25, tokenize
-from .shorthand import expand_shorthand
+from .shorthand import acronyms, expand_shorthand
 
 __all__ = ["Hit", "SearchResult", "UpsertStats", "ContentIndex", "DEFAULT_TUNING"]
 
@@ -69,11 +69,15 @@ DEFAULT_TUNING: dict = {
     "rrf_k": 60,  # reciprocal-rank fusion constant (hybrid and rrf)
     "prf_weight": 0.6,  # pseudo-relevance feedback: query vector + w * mean(top docs); 0 = off
     "prf_docs": 3,
-    "learned_lexical": True,  # learned phrasings in the BM25 text too (an exact repeat must win: benchmarks)
+    # Learned phrasings count (in max-sim and in BM25) only for queries within cosine `learned_gate` of
+    # them: the next rep's other words for the same ask benefit, unrelated asks are not pulled in.
+    "learned_lexical": "gated",  # True: always in the BM25 text; False: never; "gated": as above
     "learned_view": False,  # learned phrasings also fused as a view of their own (hurt held out: benchmarks)
+    "learned_gate": 0.5,  # chosen on the field set's halves and its paraphrases: benchmarks/README.md
     "shorthand": True,  # spell out rep shorthand before embedding and tokenising
-    "nomatch_threshold": 0.34,  # evidence below this: "no good match" (a content gap)
-    "weak_threshold": 0.40,  # evidence below this: results shown as possibly weak
+    "nomatch_threshold": 0.33,  # evidence below this: "no good match" (a content gap)
+    "weak_threshold": 0.39,  # evidence below this: results shown as possibly weak
+    "unknown_term_threshold": 0.50,  # a query naming an acronym the library never uses: no match below this
     "temperature": 0.03,  # width of the confidence sigmoid
     "demote_sim": 0.75,  # a Not-helpful phrasing this close to the query demotes the item
     "demote_weight": 0.6,  # fused score x (1 - weight) at cosine 1.0 (linear from demote_sim)
@@ -105,6 +109,7 @@ class SearchResult:
     confidence: float  # calibrated 0..1
     agreement: float = 0.0  # raw evidence behind `confidence` (see ContentIndex.search)
     weak: bool = False  # a match, but possibly a weak one: show the results, marked so
+    missing_terms: tuple[str, ...] = ()  # acronyms the query names that no item mentions ("FERPA")
     query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # reuse, don't re-embed
 
 
@@ -124,6 +129,8 @@ class _Record:
     doc_vec: np.ndarray  # (dim,)
     term_ids: np.ndarray
     term_tfs: np.ndarray
+    plain_ids: np.ndarray  # the terms without learned phrasings (the "gated" learned_lexical mode)
+    plain_tfs: np.ndarray
     n_texts: int
 
 
@@ -139,6 +146,7 @@ class _Snapshot:
     learned_rows: np.ndarray  # fragment rows of kind "learned"
     learned_mat: np.ndarray  # their vectors, float32 (checked exhaustively in the first stage)
     bm25: BM25Snapshot
+    bm25_plain: BM25Snapshot | None = None  # without learned phrasings ("gated" learned_lexical)
     facet_codes: dict[str, np.ndarray] = field(default_factory=dict)
     facet_vocab: dict[str, dict[str, int]] = field(default_factory=dict)
     fuzzy_buckets: dict | None = None
@@ -296,7 +304,8 @@ class ContentIndex:
             records = dict(self._records)
             for d, frags, hashes in plans:
                 fv = np.stack([np.asarray(vecs[h], dtype=np.float32) for h in hashes[:-1]])
-                tids, tfs = self._vocab.encode(tokenize(_lexical_text(d, self.tuning["learned_lexical"])))
+                tids, tfs = self._vocab.encode(tokenize(_lexical_text(d, bool(self.tuning["learned_lexical"]))))
+                pids, ptfs = (tids, tfs) if not d.learned else self._vocab.encode(tokenize(_lexical_text(d, False)))
                 records[d.id] = _Record(
                     doc=d,
                     frag_texts=[t for _, t in frags],
@@ -305,6 +314,8 @@ class ContentIndex:
                     doc_vec=np.asarray(vecs[hashes[-1]], dtype=np.float32),
                     term_ids=tids,
                     term_tfs=tfs,
+                    plain_ids=pids,
+                    plain_tfs=ptfs,
                     n_texts=len(hashes),
                 )
             self._swap(records)
@@ -347,6 +358,9 @@ class ContentIndex:
         frag_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=frag_start[1:])
         bm25 = build_bm25([(r.term_ids, r.term_tfs) for r in recs], len(self._vocab.ids))
+        bm25_plain = None
+        if self.tuning["learned_lexical"] == "gated" and any(r.doc.learned for r in recs):
+            bm25_plain = build_bm25([(r.plain_ids, r.plain_tfs) for r in recs], len(self._vocab.ids))
         facet_codes: dict[str, np.ndarray] = {}
         facet_vocab: dict[str, dict[str, int]] = {}
         for key in self.tuning["filter_keys"]:
@@ -382,6 +396,7 @@ class ContentIndex:
             learned_rows=learned_rows,
             learned_mat=frag_mat[learned_rows].astype(np.float32),
             bm25=bm25,
+            bm25_plain=bm25_plain,
             facet_codes=facet_codes,
             facet_vocab=facet_vocab,
         )
@@ -493,14 +508,24 @@ class ContentIndex:
         rejected = kinds == _KIND_CODE["rejected"]
         seg = np.r_[0, np.cumsum(lens)[:-1]]
         c_lex = lex[cand]
-        rank_lex = _ranks(raw_lex[cand])
+        c_raw = raw_lex[cand]
 
         learned = kinds == _KIND_CODE["learned"]
         has_learned = np.add.reduceat(learned, seg) > 0 if lens.size else np.zeros(0, bool)
+        if snap.bm25_plain is not None:
+            # "gated": an item's learned phrasings count for BM25 only when one of them is close to
+            # this query in meaning, so the everyday words reps type ("they", "wants", "team") do
+            # not pull a taught item into every ask.
+            plain_raw, plain_bound = snap.bm25_plain.scores(term_ids)
+            close_learned = np.maximum.reduceat(np.where(learned, frags @ qv, -np.inf), seg) >= t["learned_gate"]
+            plain = plain_raw[cand] / plain_bound if plain_bound > 0 else plain_raw[cand]
+            c_lex = np.where(close_learned, c_lex, plain)
+            c_raw = np.where(close_learned, c_raw, plain_raw[cand])
+        rank_lex = _ranks(c_raw)
 
         def dense_views(vec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             fsims = frags @ vec
-            matchable = np.where(rejected, -np.inf, fsims)
+            matchable = np.where(rejected | (learned & (fsims < t["learned_gate"])), -np.inf, fsims)
             best = np.maximum(np.maximum.reduceat(matchable, seg), snap.doc_mat[cand] @ vec)
             best_learned = np.maximum.reduceat(np.where(learned, fsims, -np.inf), seg)
             return fsims, best, (1 - t["w_lex"]) * best + t["w_lex"] * c_lex, best_learned
@@ -539,11 +564,15 @@ class ContentIndex:
                 kind, reason = "keywords", _matched_keywords(text, rec)
             hits.append(Hit(rec.doc.id, float(fused[o]), reason, kind))
         # No good match iff even the best view of the best item is far from the query: dense
-        # similarity only, so a paraphrase sharing no word with the item is not penalised.
+        # similarity only, so a paraphrase sharing no word with the item is not penalised. The one
+        # lexical exception is narrow: the query names an acronym (a standard, a regulation, a
+        # currency: "FERPA", "CMMC", "SOX") that no item mentions, and the match is not strong. The
+        # nearest items are then about a neighbouring topic (SOC 2 for SOC 1), not the one asked.
+        missing = tuple(a for a in acronyms(text) if all(i < 0 for i in self._term_ids(snap, tokenize(a))))
         conf = _sigmoid((evidence - t["nomatch_threshold"]) / t["temperature"])
-        confident = evidence >= t["nomatch_threshold"]
+        confident = evidence >= t["nomatch_threshold"] and not (missing and evidence < t["unknown_term_threshold"])
         weak = confident and evidence < t["weak_threshold"]
-        return SearchResult(hits, confident, conf, evidence, weak, qv)
+        return SearchResult(hits, confident, conf, evidence, weak, missing_terms=missing, query_vector=qv)
 
     def _demotion(self, fsims: np.ndarray, kinds: np.ndarray, seg: np.ndarray, lens: np.ndarray) -> np.ndarray:
         """Per candidate, the factor (<= 1) its fused score is scaled by for Not-helpful clicks on
