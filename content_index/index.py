@@ -77,6 +77,7 @@ DEFAULT_TUNING: dict = {
     "shorthand": True,  # spell out rep shorthand before embedding and tokenising
     "nomatch_threshold": 0.33,  # evidence below this: "no good match" (a content gap)
     "weak_threshold": 0.39,  # evidence below this: results shown as possibly weak
+    "lexical_rescue": 0.25,  # top item covering this share of the query's terms: weak, never "no good match"
     "unknown_term_threshold": 0.50,  # a query naming an acronym the library never uses: no match below this
     "temperature": 0.03,  # width of the confidence sigmoid
     "demote_sim": 0.75,  # a Not-helpful phrasing this close to the query demotes the item
@@ -110,6 +111,7 @@ class SearchResult:
     agreement: float = 0.0  # raw evidence behind `confidence` (see ContentIndex.search)
     weak: bool = False  # a match, but possibly a weak one: show the results, marked so
     missing_terms: tuple[str, ...] = ()  # acronyms the query names that no item mentions ("FERPA")
+    top_lexical: float = 0.0  # share of the query's terms the top item covers (BM25 / its bound)
     query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # reuse, don't re-embed
 
 
@@ -569,10 +571,18 @@ class ContentIndex:
         # currency: "FERPA", "CMMC", "SOX") that no item mentions, and the match is not strong. The
         # nearest items are then about a neighbouring topic (SOC 2 for SOC 1), not the one asked.
         missing = tuple(a for a in acronyms(text) if all(i < 0 for i in self._term_ids(snap, tokenize(a))))
+        # Word overlap can confirm a match but never deny one: when the top item covers a good share
+        # of the query's words ("white label", a typo the model misreads), a low dense similarity
+        # makes the answer weak, not a gap.
+        top_lex = float(c_lex[order[0]]) if order.size else 0.0
         conf = _sigmoid((evidence - t["nomatch_threshold"]) / t["temperature"])
-        confident = evidence >= t["nomatch_threshold"] and not (missing and evidence < t["unknown_term_threshold"])
+        confident = (evidence >= t["nomatch_threshold"] or top_lex >= t["lexical_rescue"]) and not (
+            missing and evidence < t["unknown_term_threshold"]
+        )
         weak = confident and evidence < t["weak_threshold"]
-        return SearchResult(hits, confident, conf, evidence, weak, missing_terms=missing, query_vector=qv)
+        return SearchResult(
+            hits, confident, conf, evidence, weak, missing_terms=missing, top_lexical=top_lex, query_vector=qv
+        )
 
     def _demotion(self, fsims: np.ndarray, kinds: np.ndarray, seg: np.ndarray, lens: np.ndarray) -> np.ndarray:
         """Per candidate, the factor (<= 1) its fused score is scaled by for Not-helpful clicks on

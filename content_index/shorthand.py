@@ -109,8 +109,8 @@ BUSINESS_ACRONYMS = frozenset(
 )
 
 # An acronym as reps type one: three or more letters, at least two of them capitals, such as
-# "FERPA", "CMMC", "SOX" or "FedRAMP" (a plural "s" is dropped: "CSMs").
-_ACRONYM = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*\b")
+# "FERPA", "CMMC", "SOX" or "FedRAMP", digits around it apart (a plural "s" is dropped: "CSMs").
+_ACRONYM = re.compile(r"(?<![A-Za-z])[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?![A-Za-z])")  # "SOC2" -> "SOC"
 
 
 def acronyms(text: str) -> list[str]:
