@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -148,7 +148,6 @@ class _Snapshot:
     learned_rows: np.ndarray  # fragment rows of kind "learned"
     learned_mat: np.ndarray  # their vectors, float32 (checked exhaustively in the first stage)
     bm25: BM25Snapshot
-    bm25_plain: BM25Snapshot | None = None  # without learned phrasings ("gated" learned_lexical)
     facet_codes: dict[str, np.ndarray] = field(default_factory=dict)
     facet_vocab: dict[str, dict[str, int]] = field(default_factory=dict)
     fuzzy_buckets: dict | None = None
@@ -201,6 +200,11 @@ def _fragments(doc: ContentDoc) -> list[tuple[str, str]]:
     if not any(kind != "rejected" for kind, _ in out):
         add("title", doc.id)
     return out
+
+
+def _same_but_feedback(old: ContentDoc, new: ContentDoc) -> bool:
+    """True when only the learned / rejected phrasings differ (the text, tags and facets are equal)."""
+    return replace(old, learned=(), rejected=()) == replace(new, learned=(), rejected=())
 
 
 def _lexical_text(doc: ContentDoc, learned: bool = True) -> str:
@@ -304,8 +308,14 @@ class ContentIndex:
                 progress(0, 0)
 
             records = dict(self._records)
+            # Helpful / Not helpful change only an item's learned and rejected phrasings; then the
+            # snapshot shares everything else with the current one (see _build_snapshot).
+            feedback_only = self.tuning["learned_lexical"] in ("gated", False) and all(
+                d.id in self._records and _same_but_feedback(self._records[d.id].doc, d) for d in changed
+            )
             for d, frags, hashes in plans:
-                fv = np.stack([np.asarray(vecs[h], dtype=np.float32) for h in hashes[:-1]])
+                # stored as the snapshot stores fragments, so a rebuild concatenates without upcasting
+                fv = np.stack([np.asarray(vecs[h], dtype=np.float32) for h in hashes[:-1]]).astype(self._frag_dtype)
                 tids, tfs = self._vocab.encode(tokenize(_lexical_text(d, bool(self.tuning["learned_lexical"]))))
                 pids, ptfs = (tids, tfs) if not d.learned else self._vocab.encode(tokenize(_lexical_text(d, False)))
                 records[d.id] = _Record(
@@ -320,7 +330,7 @@ class ContentIndex:
                     plain_tfs=ptfs,
                     n_texts=len(hashes),
                 )
-            self._swap(records)
+            self._swap(records, feedback_only)
         return UpsertStats(embedded=embedded, reused=reused, docs=n_docs)
 
     def remove(self, doc_ids: Iterable[str]) -> None:
@@ -331,8 +341,9 @@ class ContentIndex:
             records = {k: v for k, v in self._records.items() if k not in ids}
             self._swap(records)
 
-    def _swap(self, records: dict[str, _Record]) -> None:
-        snap = self._build_snapshot(records)
+    def _swap(self, records: dict[str, _Record], feedback_only: bool = False) -> None:
+        reuse = self._snap if feedback_only and list(records) == self._snap.ids else None
+        snap = self._build_snapshot(records, reuse)
         # Records keep views into the snapshot's matrices instead of their own
         # copies, so the vectors live in memory once (the next build copies from
         # these views; an old snapshot still being searched keeps its own arrays).
@@ -342,27 +353,44 @@ class ContentIndex:
         self._records = records
         self._snap = snap  # atomic reference swap
 
-    def _build_snapshot(self, records: dict[str, _Record]) -> _Snapshot:
+    def _build_snapshot(self, records: dict[str, _Record], reuse: _Snapshot | None = None) -> _Snapshot:
+        """A new immutable snapshot of `records`. With `reuse` (the current snapshot, when only
+        learned / rejected phrasings changed, same items in the same order) the parts those do not
+        touch are shared: doc vectors, BM25, facets and the fuzzy vocabulary; only the fragment
+        matrix is rebuilt, so a click is searchable in a fraction of a full rebuild."""
         dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
         ids = list(records)
         recs = [records[i] for i in ids]
         n = len(recs)
         if n:
-            doc_mat = np.ascontiguousarray(np.stack([r.doc_vec for r in recs]), dtype=np.float32)
             counts = np.fromiter((len(r.frag_texts) for r in recs), dtype=np.int64, count=n)
             frag_mat = np.concatenate([r.frag_vecs for r in recs]).astype(self._frag_dtype, copy=False)
             frag_kind = np.concatenate([r.frag_kinds for r in recs])
         else:
-            doc_mat = np.zeros((0, dim), np.float32)
             counts = np.zeros(0, np.int64)
             frag_mat = np.zeros((0, dim), self._frag_dtype)
             frag_kind = np.zeros(0, np.int8)
         frag_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=frag_start[1:])
-        bm25 = build_bm25([(r.term_ids, r.term_tfs) for r in recs], len(self._vocab.ids))
-        bm25_plain = None
-        if self.tuning["learned_lexical"] == "gated" and any(r.doc.learned for r in recs):
-            bm25_plain = build_bm25([(r.plain_ids, r.plain_tfs) for r in recs], len(self._vocab.ids))
+        learned_rows = np.flatnonzero(frag_kind == _KIND_CODE["learned"])
+        if reuse is not None:
+            return replace(
+                reuse,
+                records=recs,
+                frag_mat=frag_mat,
+                frag_start=frag_start,
+                frag_kind=frag_kind,
+                learned_rows=learned_rows,
+                learned_mat=frag_mat[learned_rows].astype(np.float32),
+            )
+        if n:
+            doc_mat = np.ascontiguousarray(np.stack([r.doc_vec for r in recs]), dtype=np.float32)
+        else:
+            doc_mat = np.zeros((0, dim), np.float32)
+        if self.tuning["learned_lexical"] == "gated":  # learned terms are scored per query (_search)
+            bm25 = build_bm25([(r.plain_ids, r.plain_tfs) for r in recs], len(self._vocab.ids))
+        else:
+            bm25 = build_bm25([(r.term_ids, r.term_tfs) for r in recs], len(self._vocab.ids))
         facet_codes: dict[str, np.ndarray] = {}
         facet_vocab: dict[str, dict[str, int]] = {}
         for key in self.tuning["filter_keys"]:
@@ -374,7 +402,6 @@ class ContentIndex:
             )
             facet_codes[key] = codes
             facet_vocab[key] = voc
-        learned_rows = np.flatnonzero(frag_kind == _KIND_CODE["learned"])
         fuzzy_buckets: dict[str, tuple[list[str], list[int]]] = {}
         if self.tuning["fuzzy"] and n:
             present = np.flatnonzero(np.diff(bm25.indptr) > 0)
@@ -398,7 +425,6 @@ class ContentIndex:
             learned_rows=learned_rows,
             learned_mat=frag_mat[learned_rows].astype(np.float32),
             bm25=bm25,
-            bm25_plain=bm25_plain,
             facet_codes=facet_codes,
             facet_vocab=facet_vocab,
         )
@@ -514,15 +540,20 @@ class ContentIndex:
 
         learned = kinds == _KIND_CODE["learned"]
         has_learned = np.add.reduceat(learned, seg) > 0 if lens.size else np.zeros(0, bool)
-        if snap.bm25_plain is not None:
-            # "gated": an item's learned phrasings count for BM25 only when one of them is close to
-            # this query in meaning, so the everyday words reps type ("they", "wants", "team") do
-            # not pull a taught item into every ask.
-            plain_raw, plain_bound = snap.bm25_plain.scores(term_ids)
-            close_learned = np.maximum.reduceat(np.where(learned, frags @ qv, -np.inf), seg) >= t["learned_gate"]
-            plain = plain_raw[cand] / plain_bound if plain_bound > 0 else plain_raw[cand]
-            c_lex = np.where(close_learned, c_lex, plain)
-            c_raw = np.where(close_learned, c_raw, plain_raw[cand])
+        if t["learned_lexical"] == "gated" and has_learned.any():
+            # "gated": the index holds the items' own text; an item's learned phrasings count for
+            # BM25 only when one of them is close to this query in meaning (scored here, with the
+            # index's idf), so the everyday words reps type ("they", "wants", "team") do not pull a
+            # taught item into every ask — and a click never rebuilds the BM25 index.
+            close = np.maximum.reduceat(np.where(learned, frags @ qv, -np.inf), seg) >= t["learned_gate"]
+            if close.any():
+                query_terms = self._vocab.lookup(tokens)  # also terms only learned phrasings have
+                c_lex = c_lex.copy()
+                c_raw = c_raw.copy()
+                for o in np.flatnonzero(close):
+                    rec = snap.records[int(cand[o])]
+                    c_raw[o] = snap.bm25.score_terms(query_terms, rec.term_ids, rec.term_tfs)
+                    c_lex[o] = c_raw[o] / bound if bound > 0 else c_raw[o]
         rank_lex = _ranks(c_raw)
 
         def dense_views(vec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

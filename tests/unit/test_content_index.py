@@ -467,3 +467,30 @@ def test_word_overlap_can_confirm_a_match_but_never_deny_one(embedder):
     strict = ContentIndex(embedder, nomatch_threshold=1.5, lexical_rescue=1.01)
     strict.upsert(LIB)
     assert not strict.search("snowflake integration guide", k=3).confident
+
+
+def test_a_click_shares_the_lexical_index_and_doc_vectors_with_the_previous_snapshot(embedder):
+    from dataclasses import replace
+
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    before = idx._snap
+    idx.upsert([replace(LIB[3], learned=("the board wants proof someone like them quit spreadsheets",))])
+    after = idx._snap
+    # a Helpful click changes only learned phrasings: BM25, doc vectors and facets are shared
+    assert after.bm25 is before.bm25 and after.doc_mat is before.doc_mat and after.facet_codes is before.facet_codes
+    assert after.frag_mat.shape[0] == before.frag_mat.shape[0] + 1
+    assert idx.search("the board wants proof someone like them quit spreadsheets", k=1).hits[0].reason_kind == "learned"
+    # a change of the item's own text rebuilds them
+    idx.upsert([replace(LIB[3], summary=LIB[3].summary + " Now with a second case study.")])
+    assert idx._snap.bm25 is not after.bm25 and idx._snap.doc_mat is not after.doc_mat
+
+
+def test_bm25_scores_an_unindexed_document_like_an_indexed_one():
+    vocab = Vocabulary()
+    docs = [vocab.encode(tokenize(t)) for t in ("budget freeze until next year", "security review and SOC 2", "budget")]
+    snap = build_bm25(docs, len(vocab.ids))
+    query = vocab.lookup(tokenize("budget freeze"))
+    raw, _ = snap.scores(query)
+    for j, (ids, tfs) in enumerate(docs):
+        assert snap.score_terms(query, ids, tfs) == pytest.approx(float(raw[j]), rel=1e-5)
