@@ -6,7 +6,7 @@ No Slack here: functions take a Session and plain values and return dataclasses.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,13 +80,8 @@ class DefinitionView:
 
 
 def view_of(row: LeadDefinition) -> DefinitionView:
-    return DefinitionView(
-        **{name: _copy(getattr(row, name)) for name in CONTENT_FIELDS},
-        version=row.version,
-        updated_by=row.updated_by,
-        updated_at=row.updated_at,
-        reviewed_at=row.reviewed_at,
-    )
+    """The row's content and bookkeeping: every view field is the row's column of the same name."""
+    return DefinitionView(**{f.name: _copy(getattr(row, f.name)) for f in fields(DefinitionView)})
 
 
 def _copy(value: Any) -> Any:
@@ -507,19 +502,10 @@ def apply_content(
     override_by: str | None = None,
 ) -> int:
     """Make `content` the current definition (a new version, or v1 of a new term); returns the version."""
+    version = current.version + 1 if current is not None else 1
     if current is None:
-        _create(
-            session,
-            content,
-            author=author,
-            now=now,
-            reviewed=now,
-            summary=summary,
-            approved_by=approved_by,
-            override_by=override_by,
-        )
-        return 1
-    version = current.version + 1
+        current = LeadDefinition()
+        session.add(current)
     for name in CONTENT_FIELDS:
         setattr(current, name, _copy(content[name]))
     current.version, current.updated_by, current.updated_at, current.reviewed_at = version, author, now, now
