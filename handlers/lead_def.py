@@ -181,11 +181,11 @@ def submit_proposal(ack, body, view: dict, client, context) -> None:
     user_id = body["user"]["id"]
     meta = _metadata(view)
     key = str(meta.get("key", ""))
-    fields, summary = read_proposal_form(view)
+    draft = ld.Draft(key, meta["base_version"], *read_proposal_form(view))
     try:
         with services.db.session() as session:
             ld.start_proposal(session, user_id, key)
-            _content, problems = ld.check_proposal(session, key, meta["base_version"], fields, summary)
+            _content, problems = ld.check_proposal(session, draft)
     except RevalignError as exc:
         ack(response_action="errors", errors={"summary": str(exc)[:150]})
         return
@@ -198,7 +198,7 @@ def submit_proposal(ack, body, view: dict, client, context) -> None:
         ack(response_action="errors", errors=errors)
         return
     ack()
-    proposal = workflow.propose(services, client, user_id, key, meta["base_version"], fields, summary)
+    proposal = workflow.propose(services, client, user_id, draft)
     if proposal is None:
         _tell(
             client,
