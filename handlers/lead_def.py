@@ -33,16 +33,22 @@ HELP = [
 def register(registrar: Registrar, services: Services) -> None:
     services.on_startup("lead definitions", lambda: ld.ensure_seeded(services))
     registrar.command("/lead-def", help=HELP)(lead_def_command)
-    registrar.action("lead_def_show")(show_definition)
-    registrar.action("lead_def_list")(show_list)
-    registrar.action("lead_def_history")(show_history)
-    registrar.action("lead_def_share")(share_definition)
-    registrar.action("lead_def_approve")(approve_proposal)
-    registrar.action("lead_def_reject")(open_rejection)
-    registrar.action("lead_def_review")(open_review)
-    registrar.view(render.PROPOSE_VIEW)(submit_proposal)
-    registrar.view(render.REJECT_VIEW)(submit_rejection)
-    registrar.view(render.REVIEW_VIEW)(submit_review)
+    for action_id, listener in {
+        "lead_def_show": show_definition,
+        "lead_def_list": show_list,
+        "lead_def_history": show_history,
+        "lead_def_share": share_definition,
+        "lead_def_approve": approve_proposal,
+        "lead_def_reject": open_rejection,
+        "lead_def_review": open_review,
+    }.items():
+        registrar.action(action_id)(listener)
+    for callback_id, submitted in {
+        render.PROPOSE_VIEW: submit_proposal,
+        render.REJECT_VIEW: submit_rejection,
+        render.REVIEW_VIEW: submit_review,
+    }.items():
+        registrar.view(callback_id)(submitted)
 
 
 # --- the command ---------------------------------------------------------------------------
