@@ -69,7 +69,7 @@ def p(xs, q):
 def bench(n: int, clicks: int, queries: list[str]) -> dict:
     from bot.app import create_app
     from bot.content.text import phrasing_of
-    from bot.local_slack import LocalSlack
+    from revalign_dev.local_slack import LocalSlack
     from bot.server import HttpServer, create_http_app
     from bot.services import Services
     from bot.settings import load_settings
