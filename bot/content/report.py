@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Integer, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session
 
+from bot.content.items import ItemRef
 from bot.content.vocabulary import DEFAULT_STAGES
 from bot.errors import InvalidInput
 from bot.models.content import ContentEvent, ContentItem, ContentSearch
@@ -27,20 +28,7 @@ PERIOD_HELP = "`30d`, `12w`, `week`, `month`, `quarter`, `year`, `all` or a star
 
 
 @dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime
-    label: str
-
-
-@dataclass
-class ItemUsage:
-    id: int
-    title: str
-    url: str
-    type: str
-    stage: str
-    persona: str
+class ItemUsage(ItemRef):
     shown: int = 0  # searches whose results included it
     shares: int = 0
     helpful: int = 0
@@ -100,6 +88,15 @@ class ContentReport:
 
 
 # --- the period ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Period:
+    """The report's time window; the end is "now"."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+
 _SPAN = re.compile(r"^(\d{1,4})\s*(d|day|days|w|wk|week|weeks)$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
@@ -174,7 +171,7 @@ def build_report(session: Session, period: Period) -> ContentReport:
     for item_id, count, last in shown_rows:
         item = items.get(int(item_id))
         if item is not None:
-            item.shown, item.last_used = int(count), _as_utc(last)
+            items[item.id] = replace(item, shown=int(count), last_used=_as_utc(last))
 
     event_rows = session.execute(
         select(ContentEvent.item_id, ContentEvent.kind, func.count(), func.max(ContentEvent.created_at))
@@ -188,18 +185,19 @@ def build_report(session: Session, period: Period) -> ContentReport:
         if item is None:
             continue
         if kind == "share":
-            item.shares = int(count)
+            item = replace(item, shares=int(count))
         elif kind == "helpful":
-            item.helpful = int(count)
+            item = replace(item, helpful=int(count))
         elif kind == "not_helpful":
-            item.not_helpful = int(count)
+            item = replace(item, not_helpful=int(count))
         when = _as_utc(last)
         if when is not None and (item.last_used is None or when > item.last_used):
-            item.last_used = when
+            item = replace(item, last_used=when)
+        items[item_id] = item
 
     for item_id, phrasings in _not_helpful_phrasings(session, period).items():
         if item_id in items:
-            items[item_id].not_helpful_phrasings = phrasings
+            items[item_id] = replace(items[item_id], not_helpful_phrasings=phrasings)
 
     ordered = sorted(items.values(), key=lambda i: (-i.shown, -i.shares, i.title.lower(), i.id))
     searches, no_match, top_objections = _searches(session, period)
