@@ -134,19 +134,16 @@ def _baseline(kind: str, url: str) -> tuple[float, int]:
 
 
 def _map_stages(services) -> None:
-    import yaml
-
     from bot.lead_defs import service
+    from tests.fake_crm import with_stage_mapping
 
+    mapping = {
+        "MQL": {"hubspot": ["marketingqualifiedlead"], "salesforce": ["Working - Contacted"]},
+        "SQL": {"hubspot": ["salesqualifiedlead"], "salesforce": ["Qualified"]},
+    }
     with services.db.session() as session:
         service.seed_defaults(session, NOW)
-        data = yaml.safe_load(service.export_text(session))
-        for term in data["terms"]:
-            if term["key"] == "MQL":
-                term["crm"] = {"hubspot": ["marketingqualifiedlead"], "salesforce": ["Working - Contacted"]}
-            if term["key"] == "SQL":
-                term["crm"] = {"hubspot": ["salesqualifiedlead"], "salesforce": ["Qualified"]}
-        service.import_text(session, yaml.safe_dump(data, sort_keys=False), by="bench", now=NOW)
+        service.import_text(session, with_stage_mapping(service.export_text(session), mapping), by="bench", now=NOW)
 
 
 def run(kind: str, leads: int, deals: int, database: str | None, workdir: Path) -> str:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from content_index import ContentDoc, ContentIndex, Embedder, InMemoryEmbeddingCache, text_hash  # noqa: E402
 from content_index.documents import split_sentences  # noqa: E402
+from content_index.shorthand import expand_shorthand  # noqa: E402
 from content_index.evaluation import load_library, load_queries  # noqa: E402
 from content_index.index import _doc_text, _fragments  # noqa: E402
 from content_index.lexical import tokenize  # noqa: E402
@@ -210,7 +211,8 @@ def bench_size(n, base, queries, emb, cache, embed_limit, rows, notes, n_queries
     lat = {}
     lat["embed only"] = time_queries(lambda q: emb.encode([q]), qtexts)
     lat["hybrid (shipped)"] = time_queries(lambda q: render(idx, idx.search(q, k=3)), qtexts)
-    qv_cache = {q: emb.encode([q])[0] for q in set(qtexts)}
+    # keyed by what the index embeds: the query with rep shorthand spelled out ("w/" -> "with")
+    qv_cache = {expand_shorthand(q): emb.encode([expand_shorthand(q)])[0] for q in set(qtexts)}
     lat["hybrid, retrieve only"] = time_queries(
         lambda q: _hybrid_no_embed(idx, q, qv_cache), qtexts)
     doc_mat = snap.doc_mat

@@ -208,20 +208,38 @@ WEAK_MARGIN = 0.06  # "possibly weak" band above the no-match threshold (structu
 def tune(docs, queries, model=None, grid=None, out=None) -> tuple[dict, dict]:
     """Choose the shipped method's design and thresholds on `queries`; returns (tuning, metrics)."""
     grid = grid or DESIGN_GRID
-    best = None
-    for combo in itertools.product(*grid.values()):
-        params = dict(zip(grid, combo, strict=True))
+    axes = list(grid)
+    runs: dict[tuple[int, ...], tuple[float, dict, dict]] = {}
+    for pos in itertools.product(*(range(len(v)) for v in grid.values())):
+        params = {a: grid[a][i] for a, i in zip(axes, pos, strict=True)}
         index = _make_factory("hybrid", model, **params, nomatch_threshold=-1.0)()
         index.upsert(docs)
         res = {q["id"]: index.search(q["query"], k=10) for q in queries}
         m = score_run(queries, {qid: [h.doc_id for h in r.hits] for qid, r in res.items()})
-        key = m["ndcg@5"] + m["recall@5"]
+        runs[pos] = (m["ndcg@5"] + m["recall@5"], params, res)
         if out:
             out(f"  tune {params}: nDCG@5 {m['ndcg@5']:.3f} recall@5 {m['recall@5']:.3f}")
-        if best is None or key > best[0] + 1e-9:
-            best = (key, params, res)
-    assert best is not None, "empty design grid"
-    _, params, res = best
+    assert runs, "empty design grid"
+
+    def neighbourhood(pos: tuple[int, ...]) -> float:
+        # A design is judged with its neighbours on each numeric axis (a [1, 2, 1] kernel, so an
+        # edge of the grid gains nothing from having fewer neighbours): a flat optimum carries over
+        # to unseen phrasing better than a sharp one, and it settles ties (prf 0.3 vs 0.6 on dev).
+        keys = [runs[pos][0], runs[pos][0]]
+        for axis, i in enumerate(pos):
+            if all(isinstance(v, (int, float)) for v in grid[axes[axis]]):
+                for j in (i - 1, i + 1):
+                    if 0 <= j < len(grid[axes[axis]]):
+                        keys.append(runs[(*pos[:axis], j, *pos[axis + 1 :])][0])
+        return sum(keys) / len(keys)
+
+    best = max(runs, key=lambda p: (round(neighbourhood(p), 9), runs[p][0]))
+    if out:
+        out(f"  chosen by its neighbourhood on the grid: {runs[best][1]} ({neighbourhood(best):.3f})")
+    _, params, res = runs[best]
+    # The threshold is calibrated on the dense evidence alone; the lexical rescue only ever lifts
+    # a flag, so it must not loosen the threshold (dev-set wording would push it to 0.43, which
+    # wrongly flags a fifth of the field set's answerable asks).
     answerable = [res[q["id"]].agreement for q in queries if q["relevant"]]
     threshold = THRESHOLDS[0]
     for th in THRESHOLDS:  # evidence does not depend on the threshold: sweep it on the one ranking

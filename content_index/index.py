@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -52,7 +52,7 @@ import numpy as np
 from .documents import ContentDoc, normalize_ws, split_sentences
 from .embedding import EmbeddingCache, InMemoryEmbeddingCache, text_hash
 from .lexical import BM25Snapshot, Vocabulary, build_bm25, tokenize
-from .shorthand import expand_shorthand
+from .shorthand import acronyms, expand_shorthand
 
 __all__ = ["Hit", "SearchResult", "UpsertStats", "ContentIndex", "DEFAULT_TUNING"]
 
@@ -69,11 +69,16 @@ DEFAULT_TUNING: dict = {
     "rrf_k": 60,  # reciprocal-rank fusion constant (hybrid and rrf)
     "prf_weight": 0.6,  # pseudo-relevance feedback: query vector + w * mean(top docs); 0 = off
     "prf_docs": 3,
-    "learned_lexical": True,  # learned phrasings in the BM25 text too (an exact repeat must win: benchmarks)
+    # Learned phrasings count (in max-sim and in BM25) only for queries within cosine `learned_gate` of
+    # them: the next rep's other words for the same ask benefit, unrelated asks are not pulled in.
+    "learned_lexical": "gated",  # True: always in the BM25 text; False: never; "gated": as above
     "learned_view": False,  # learned phrasings also fused as a view of their own (hurt held out: benchmarks)
+    "learned_gate": 0.5,  # chosen on the field set's halves and its paraphrases: benchmarks/README.md
     "shorthand": True,  # spell out rep shorthand before embedding and tokenising
-    "nomatch_threshold": 0.34,  # evidence below this: "no good match" (a content gap)
-    "weak_threshold": 0.40,  # evidence below this: results shown as possibly weak
+    "nomatch_threshold": 0.33,  # evidence below this: "no good match" (a content gap)
+    "weak_threshold": 0.39,  # evidence below this: results shown as possibly weak
+    "lexical_rescue": 0.25,  # top item covering this share of the query's terms: weak, never "no good match"
+    "unknown_term_threshold": 0.50,  # a query naming an acronym the library never uses: no match below this
     "temperature": 0.03,  # width of the confidence sigmoid
     "demote_sim": 0.75,  # a Not-helpful phrasing this close to the query demotes the item
     "demote_weight": 0.6,  # fused score x (1 - weight) at cosine 1.0 (linear from demote_sim)
@@ -105,6 +110,8 @@ class SearchResult:
     confidence: float  # calibrated 0..1
     agreement: float = 0.0  # raw evidence behind `confidence` (see ContentIndex.search)
     weak: bool = False  # a match, but possibly a weak one: show the results, marked so
+    missing_terms: tuple[str, ...] = ()  # acronyms the query names that no item mentions ("FERPA")
+    top_lexical: float = 0.0  # share of the query's terms the top item covers (BM25 / its bound)
     query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # reuse, don't re-embed
 
 
@@ -124,6 +131,8 @@ class _Record:
     doc_vec: np.ndarray  # (dim,)
     term_ids: np.ndarray
     term_tfs: np.ndarray
+    plain_ids: np.ndarray  # the terms without learned phrasings (the "gated" learned_lexical mode)
+    plain_tfs: np.ndarray
     n_texts: int
 
 
@@ -191,6 +200,11 @@ def _fragments(doc: ContentDoc) -> list[tuple[str, str]]:
     if not any(kind != "rejected" for kind, _ in out):
         add("title", doc.id)
     return out
+
+
+def _same_but_feedback(old: ContentDoc, new: ContentDoc) -> bool:
+    """True when only the learned / rejected phrasings differ (the text, tags and facets are equal)."""
+    return replace(old, learned=(), rejected=()) == replace(new, learned=(), rejected=())
 
 
 def _lexical_text(doc: ContentDoc, learned: bool = True) -> str:
@@ -294,9 +308,16 @@ class ContentIndex:
                 progress(0, 0)
 
             records = dict(self._records)
+            # Helpful / Not helpful change only an item's learned and rejected phrasings; then the
+            # snapshot shares everything else with the current one (see _build_snapshot).
+            feedback_only = self.tuning["learned_lexical"] in ("gated", False) and all(
+                d.id in self._records and _same_but_feedback(self._records[d.id].doc, d) for d in changed
+            )
             for d, frags, hashes in plans:
-                fv = np.stack([np.asarray(vecs[h], dtype=np.float32) for h in hashes[:-1]])
-                tids, tfs = self._vocab.encode(tokenize(_lexical_text(d, self.tuning["learned_lexical"])))
+                # stored as the snapshot stores fragments, so a rebuild concatenates without upcasting
+                fv = np.stack([np.asarray(vecs[h], dtype=np.float32) for h in hashes[:-1]]).astype(self._frag_dtype)
+                tids, tfs = self._vocab.encode(tokenize(_lexical_text(d, bool(self.tuning["learned_lexical"]))))
+                pids, ptfs = (tids, tfs) if not d.learned else self._vocab.encode(tokenize(_lexical_text(d, False)))
                 records[d.id] = _Record(
                     doc=d,
                     frag_texts=[t for _, t in frags],
@@ -305,9 +326,11 @@ class ContentIndex:
                     doc_vec=np.asarray(vecs[hashes[-1]], dtype=np.float32),
                     term_ids=tids,
                     term_tfs=tfs,
+                    plain_ids=pids,
+                    plain_tfs=ptfs,
                     n_texts=len(hashes),
                 )
-            self._swap(records)
+            self._swap(records, feedback_only)
         return UpsertStats(embedded=embedded, reused=reused, docs=n_docs)
 
     def remove(self, doc_ids: Iterable[str]) -> None:
@@ -318,8 +341,9 @@ class ContentIndex:
             records = {k: v for k, v in self._records.items() if k not in ids}
             self._swap(records)
 
-    def _swap(self, records: dict[str, _Record]) -> None:
-        snap = self._build_snapshot(records)
+    def _swap(self, records: dict[str, _Record], feedback_only: bool = False) -> None:
+        reuse = self._snap if feedback_only and list(records) == self._snap.ids else None
+        snap = self._build_snapshot(records, reuse)
         # Records keep views into the snapshot's matrices instead of their own
         # copies, so the vectors live in memory once (the next build copies from
         # these views; an old snapshot still being searched keeps its own arrays).
@@ -329,24 +353,44 @@ class ContentIndex:
         self._records = records
         self._snap = snap  # atomic reference swap
 
-    def _build_snapshot(self, records: dict[str, _Record]) -> _Snapshot:
+    def _build_snapshot(self, records: dict[str, _Record], reuse: _Snapshot | None = None) -> _Snapshot:
+        """A new immutable snapshot of `records`. With `reuse` (the current snapshot, when only
+        learned / rejected phrasings changed, same items in the same order) the parts those do not
+        touch are shared: doc vectors, BM25, facets and the fuzzy vocabulary; only the fragment
+        matrix is rebuilt, so a click is searchable in a fraction of a full rebuild."""
         dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
         ids = list(records)
         recs = [records[i] for i in ids]
         n = len(recs)
         if n:
-            doc_mat = np.ascontiguousarray(np.stack([r.doc_vec for r in recs]), dtype=np.float32)
             counts = np.fromiter((len(r.frag_texts) for r in recs), dtype=np.int64, count=n)
             frag_mat = np.concatenate([r.frag_vecs for r in recs]).astype(self._frag_dtype, copy=False)
             frag_kind = np.concatenate([r.frag_kinds for r in recs])
         else:
-            doc_mat = np.zeros((0, dim), np.float32)
             counts = np.zeros(0, np.int64)
             frag_mat = np.zeros((0, dim), self._frag_dtype)
             frag_kind = np.zeros(0, np.int8)
         frag_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=frag_start[1:])
-        bm25 = build_bm25([(r.term_ids, r.term_tfs) for r in recs], len(self._vocab.ids))
+        learned_rows = np.flatnonzero(frag_kind == _KIND_CODE["learned"])
+        if reuse is not None:
+            return replace(
+                reuse,
+                records=recs,
+                frag_mat=frag_mat,
+                frag_start=frag_start,
+                frag_kind=frag_kind,
+                learned_rows=learned_rows,
+                learned_mat=frag_mat[learned_rows].astype(np.float32),
+            )
+        if n:
+            doc_mat = np.ascontiguousarray(np.stack([r.doc_vec for r in recs]), dtype=np.float32)
+        else:
+            doc_mat = np.zeros((0, dim), np.float32)
+        if self.tuning["learned_lexical"] == "gated":  # learned terms are scored per query (_search)
+            bm25 = build_bm25([(r.plain_ids, r.plain_tfs) for r in recs], len(self._vocab.ids))
+        else:
+            bm25 = build_bm25([(r.term_ids, r.term_tfs) for r in recs], len(self._vocab.ids))
         facet_codes: dict[str, np.ndarray] = {}
         facet_vocab: dict[str, dict[str, int]] = {}
         for key in self.tuning["filter_keys"]:
@@ -358,7 +402,6 @@ class ContentIndex:
             )
             facet_codes[key] = codes
             facet_vocab[key] = voc
-        learned_rows = np.flatnonzero(frag_kind == _KIND_CODE["learned"])
         fuzzy_buckets: dict[str, tuple[list[str], list[int]]] = {}
         if self.tuning["fuzzy"] and n:
             present = np.flatnonzero(np.diff(bm25.indptr) > 0)
@@ -493,14 +536,29 @@ class ContentIndex:
         rejected = kinds == _KIND_CODE["rejected"]
         seg = np.r_[0, np.cumsum(lens)[:-1]]
         c_lex = lex[cand]
-        rank_lex = _ranks(raw_lex[cand])
+        c_raw = raw_lex[cand]
 
         learned = kinds == _KIND_CODE["learned"]
         has_learned = np.add.reduceat(learned, seg) > 0 if lens.size else np.zeros(0, bool)
+        if t["learned_lexical"] == "gated" and has_learned.any():
+            # "gated": the index holds the items' own text; an item's learned phrasings count for
+            # BM25 only when one of them is close to this query in meaning (scored here, with the
+            # index's idf), so the everyday words reps type ("they", "wants", "team") do not pull a
+            # taught item into every ask — and a click never rebuilds the BM25 index.
+            close = np.maximum.reduceat(np.where(learned, frags @ qv, -np.inf), seg) >= t["learned_gate"]
+            if close.any():
+                query_terms = self._vocab.lookup(tokens)  # also terms only learned phrasings have
+                c_lex = c_lex.copy()
+                c_raw = c_raw.copy()
+                for o in np.flatnonzero(close):
+                    rec = snap.records[int(cand[o])]
+                    c_raw[o] = snap.bm25.score_terms(query_terms, rec.term_ids, rec.term_tfs)
+                    c_lex[o] = c_raw[o] / bound if bound > 0 else c_raw[o]
+        rank_lex = _ranks(c_raw)
 
         def dense_views(vec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             fsims = frags @ vec
-            matchable = np.where(rejected, -np.inf, fsims)
+            matchable = np.where(rejected | (learned & (fsims < t["learned_gate"])), -np.inf, fsims)
             best = np.maximum(np.maximum.reduceat(matchable, seg), snap.doc_mat[cand] @ vec)
             best_learned = np.maximum.reduceat(np.where(learned, fsims, -np.inf), seg)
             return fsims, best, (1 - t["w_lex"]) * best + t["w_lex"] * c_lex, best_learned
@@ -539,11 +597,23 @@ class ContentIndex:
                 kind, reason = "keywords", _matched_keywords(text, rec)
             hits.append(Hit(rec.doc.id, float(fused[o]), reason, kind))
         # No good match iff even the best view of the best item is far from the query: dense
-        # similarity only, so a paraphrase sharing no word with the item is not penalised.
+        # similarity only, so a paraphrase sharing no word with the item is not penalised. The one
+        # lexical exception is narrow: the query names an acronym (a standard, a regulation, a
+        # currency: "FERPA", "CMMC", "SOX") that no item mentions, and the match is not strong. The
+        # nearest items are then about a neighbouring topic (SOC 2 for SOC 1), not the one asked.
+        missing = tuple(a for a in acronyms(text) if all(i < 0 for i in self._term_ids(snap, tokenize(a))))
+        # Word overlap can confirm a match but never deny one: when the top item covers a good share
+        # of the query's words ("white label", a typo the model misreads), a low dense similarity
+        # makes the answer weak, not a gap.
+        top_lex = float(c_lex[order[0]]) if order.size else 0.0
         conf = _sigmoid((evidence - t["nomatch_threshold"]) / t["temperature"])
-        confident = evidence >= t["nomatch_threshold"]
+        confident = (evidence >= t["nomatch_threshold"] or top_lex >= t["lexical_rescue"]) and not (
+            missing and evidence < t["unknown_term_threshold"]
+        )
         weak = confident and evidence < t["weak_threshold"]
-        return SearchResult(hits, confident, conf, evidence, weak, qv)
+        return SearchResult(
+            hits, confident, conf, evidence, weak, missing_terms=missing, top_lexical=top_lex, query_vector=qv
+        )
 
     def _demotion(self, fsims: np.ndarray, kinds: np.ndarray, seg: np.ndarray, lens: np.ndarray) -> np.ndarray:
         """Per candidate, the factor (<= 1) its fused score is scaled by for Not-helpful clicks on

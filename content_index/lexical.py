@@ -94,6 +94,9 @@ class BM25Snapshot:
     model: bm25s.BM25 | None  # None when nothing is indexed
     idf: np.ndarray  # per term id (len = vocab size at build time); 0 for absent terms
     max_idf: float  # idf of a term no document contains
+    avgdl: float = 1.0  # mean document length in terms (for scoring documents outside the index)
+    k1: float = 1.2
+    b: float = 0.75
 
     @property
     def indptr(self) -> np.ndarray:
@@ -131,6 +134,23 @@ class BM25Snapshot:
             return np.zeros(self.n_docs, dtype=np.float32), bound
         return self.model.get_scores_from_ids(known), bound
 
+    def score_terms(self, term_ids: list[int], doc_ids: np.ndarray, doc_tfs: np.ndarray) -> float:
+        """Raw BM25 of one document given as (term ids, counts) — not necessarily indexed — with
+        this index's idf and average length; a term no indexed document has counts with the idf
+        of an unseen term. Equals :meth:`scores` for an indexed document (unit test)."""
+        if not len(doc_ids):
+            return 0.0
+        tf_of = dict(zip(doc_ids.tolist(), doc_tfs.tolist(), strict=True))
+        norm = self.k1 * (1 - self.b + self.b * float(doc_tfs.sum()) / max(self.avgdl, 1e-9))
+        total = 0.0
+        n_terms = len(self.idf)
+        for tid in term_ids:
+            tf = tf_of.get(tid, 0.0)
+            if tf:
+                idf = float(self.idf[tid]) if 0 <= tid < n_terms and self.idf[tid] > 0 else self.max_idf
+                total += idf * tf / (tf + norm)
+        return total
+
 
 def build_bm25(
     doc_terms: list[tuple[np.ndarray, np.ndarray]], vocab_size: int, k1: float = 1.2, b: float = 0.75
@@ -156,4 +176,4 @@ def build_bm25(
     model = bm25s.BM25(k1=k1, b=b, method=METHOD)
     model.index((corpus, vocab), create_empty_token=False, show_progress=False)
     idf = np.where(df > 0, lucene_idf(df.astype(np.float64), n), 0.0).astype(np.float32)
-    return BM25Snapshot(n, model, idf, max_idf)
+    return BM25Snapshot(n, model, idf, max_idf, float(tfs.sum()) / n, k1, b)

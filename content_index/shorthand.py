@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SHORTHAND", "expand_shorthand"]
+__all__ = ["BUSINESS_ACRONYMS", "SHORTHAND", "acronyms", "expand_shorthand"]
 
 SHORTHAND: dict[str, str] = {
     # people and organisations
@@ -38,6 +38,13 @@ SHORTHAND: dict[str, str] = {
     "biz": "business",
     "govt": "government",
     "infosec": "information security",
+    "sfdc": "salesforce",
+    "csm": "customer success manager",
+    "csms": "customer success managers",
+    "mktg": "marketing",
+    "mtg": "meeting",
+    "mtgs": "meetings",
+    "fyi": "for your information",
     # time
     "yr": "year",
     "yrs": "years",
@@ -89,6 +96,36 @@ SHORTHAND: dict[str, str] = {
     "$$": "money cost",
     "$$$": "money cost",
 }
+
+# Acronyms every sales team uses that say nothing about what content is wanted (roles, teams,
+# everyday business terms): never read as "the prospect named something the library lacks".
+BUSINESS_ACRONYMS = frozenset(
+    """
+    ceo cfo cto cio ciso coo cmo cro cpo cdo cso vp vps svp evp gm hr it ap ar ae aes sdr sdrs bdr bdrs
+    csm csms pm pms ops revops saas crm erp kpi kpis okr okrs roi tco arr mrr acv nps qbr qbrs sla slas
+    msa nda ndas dpa sso api apis sql ui ux pdf faq faqs b2b b2c smb smbs usa eu uk us llc inc pov poc
+    rfp rfps rfi rfq sow eoy eoq eom yoy fy asap fyi ooo tbd eta mvp cc bcc ps
+    """.split()
+)
+
+# An acronym as reps type one: three or more letters, at least two of them capitals, such as
+# "FERPA", "CMMC", "SOX" or "FedRAMP", digits around it apart (a plural "s" is dropped: "CSMs").
+_ACRONYM = re.compile(r"(?<![A-Za-z])[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*(?![A-Za-z])")  # "SOC2" -> "SOC"
+
+
+def acronyms(text: str) -> list[str]:
+    """The acronyms in ``text`` that are not everyday business vocabulary or rep shorthand:
+    the named standards, regulations, currencies and products a query asks about."""
+    out: list[str] = []
+    for m in _ACRONYM.finditer(text or ""):
+        word = m.group(0)
+        if word.endswith("s") and word[:-1].isupper():
+            word = word[:-1]
+        low = word.lower()
+        if len(word) >= 3 and low not in BUSINESS_ACRONYMS and low not in SHORTHAND and word not in out:
+            out.append(word)
+    return out
+
 
 # Longest first so "w/o" wins over "w/"; words only at word boundaries; "30k" -> "30 thousand".
 _TOKEN = re.compile(r"\$+|\b(?:w/o|w/|b/c)|\b\d+(?:\.\d+)?k\b|[A-Za-z]+", re.IGNORECASE)

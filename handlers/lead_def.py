@@ -33,16 +33,22 @@ HELP = [
 def register(registrar: Registrar, services: Services) -> None:
     services.on_startup("lead definitions", lambda: ld.ensure_seeded(services))
     registrar.command("/lead-def", help=HELP)(lead_def_command)
-    registrar.action("lead_def_show")(show_definition)
-    registrar.action("lead_def_list")(show_list)
-    registrar.action("lead_def_history")(show_history)
-    registrar.action("lead_def_share")(share_definition)
-    registrar.action("lead_def_approve")(approve_proposal)
-    registrar.action("lead_def_reject")(open_rejection)
-    registrar.action("lead_def_review")(open_review)
-    registrar.view(render.PROPOSE_VIEW)(submit_proposal)
-    registrar.view(render.REJECT_VIEW)(submit_rejection)
-    registrar.view(render.REVIEW_VIEW)(submit_review)
+    for action_id, listener in {
+        "lead_def_show": show_definition,
+        "lead_def_list": show_list,
+        "lead_def_history": show_history,
+        "lead_def_share": share_definition,
+        "lead_def_approve": approve_proposal,
+        "lead_def_reject": open_rejection,
+        "lead_def_review": open_review,
+    }.items():
+        registrar.action(action_id)(listener)
+    for callback_id, submitted in {
+        render.PROPOSE_VIEW: submit_proposal,
+        render.REJECT_VIEW: submit_rejection,
+        render.REVIEW_VIEW: submit_review,
+    }.items():
+        registrar.view(callback_id)(submitted)
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -181,11 +187,11 @@ def submit_proposal(ack, body, view: dict, client, context) -> None:
     user_id = body["user"]["id"]
     meta = _metadata(view)
     key = str(meta.get("key", ""))
-    fields, summary = read_proposal_form(view)
+    draft = ld.Draft(key, meta["base_version"], *read_proposal_form(view))
     try:
         with services.db.session() as session:
             ld.start_proposal(session, user_id, key)
-            _content, problems = ld.check_proposal(session, key, meta["base_version"], fields, summary)
+            _content, problems = ld.check_proposal(session, draft)
     except RevalignError as exc:
         ack(response_action="errors", errors={"summary": str(exc)[:150]})
         return
@@ -198,7 +204,7 @@ def submit_proposal(ack, body, view: dict, client, context) -> None:
         ack(response_action="errors", errors=errors)
         return
     ack()
-    proposal = workflow.propose(services, client, user_id, key, meta["base_version"], fields, summary)
+    proposal = workflow.propose(services, client, user_id, draft)
     if proposal is None:
         _tell(
             client,

@@ -220,11 +220,12 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
     return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-def maybe_json(value: Any) -> Any:
-    """A Web API argument that may arrive JSON-encoded (form posts): decoded if it is JSON, else as given."""
+def maybe_json(value: Any, *, strict: bool = False) -> Any:
+    """A Web API argument that may arrive JSON-encoded (form posts): decoded if it is JSON, else as given
+    (or None when `strict`: a caller that only wants JSON values)."""
     if isinstance(value, str):
         try:
             return json.loads(value)
         except json.JSONDecodeError:
-            return value
+            return None if strict else value
     return value

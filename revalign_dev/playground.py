@@ -26,7 +26,7 @@ from bot.errors import InvalidInput, RevalignError
 from bot.slack_payloads import API_APP_ID, TEAM_DOMAIN, TEAM_ID
 from revalign_dev.blockkit_html import Renderer, esc
 from revalign_dev.local_run import LocalWorkspace, new_trigger_id
-from revalign_dev.local_slack import LocalSlack, RecordedCall
+from revalign_dev.local_slack import LocalSlack, RecordedCall, maybe_json
 from revalign_dev.reply import Reply, database_identity
 from revalign_dev.slack_text import encode_command_text
 
@@ -181,14 +181,14 @@ class PlaygroundSlack(LocalSlack):
                 channel = dm_channel(channel) if channel[:1] in ("U", "W") else channel
                 ts = (answer or {}).get("ts") or (answer or {}).get("message_ts") or self._next_ts_locked()
                 self._add(channel=channel, ts=ts, author=BOT, text=args.get("text", ""),
-                          blocks=_json(args.get("blocks")), thread_ts=args.get("thread_ts"),
+                          blocks=maybe_json(args.get("blocks"), strict=True), thread_ts=args.get("thread_ts"),
                           ephemeral_to=args.get("user") if method == "chat.postEphemeral" else None)
             elif method == "chat.update":
                 message = self._find(args.get("channel", ""), args.get("ts", ""))
                 if message is not None:
                     message.text = args.get("text", message.text)
                     if "blocks" in args:
-                        message.blocks = _json(args.get("blocks"))
+                        message.blocks = maybe_json(args.get("blocks"), strict=True)
                     message.edited = True
             elif method == "chat.delete":
                 message = self._find(args.get("channel", ""), args.get("ts", ""))
@@ -196,26 +196,26 @@ class PlaygroundSlack(LocalSlack):
                     message.deleted = True
             elif method == "files.completeUploadExternal":
                 channel = args.get("channel_id") or (args.get("channels") or "").split(",")[0]
-                files = [{"id": f.get("id"), "title": f.get("title", "")} for f in (_json(args.get("files")) or [])]
+                files = [{"id": f.get("id"), "title": f.get("title", "")} for f in (maybe_json(args.get("files"), strict=True) or [])]
                 self._add(channel=channel, ts=self._next_ts_locked(), author=BOT,
                           text=args.get("initial_comment", ""), files=files, thread_ts=args.get("thread_ts"))
             elif method in ("views.open", "views.push"):
                 user = self.triggers.get(args.get("trigger_id", ""))
-                view = (answer or {}).get("view") or _json(args.get("view")) or {}
+                view = (answer or {}).get("view") or maybe_json(args.get("view"), strict=True) or {}
                 if user:
                     stack = self.modals.setdefault(user, [])
                     if method == "views.open":
                         stack.clear()
                     stack.append(dict(view, hash=uuid.uuid4().hex[:12]))
             elif method == "views.update":
-                new = _json(args.get("view")) or {}
+                new = maybe_json(args.get("view"), strict=True) or {}
                 for stack in self.modals.values():
                     for i, view in enumerate(stack):
                         if view.get("id") == args.get("view_id") or (
                                 args.get("external_id") and view.get("external_id") == args.get("external_id")):
                             stack[i] = dict(new, id=view.get("id"), hash=uuid.uuid4().hex[:12])
             elif method == "views.publish":
-                view = (answer or {}).get("view") or _json(args.get("view")) or {}
+                view = (answer or {}).get("view") or maybe_json(args.get("view"), strict=True) or {}
                 self.homes[args.get("user_id", "")] = dict(view, hash=uuid.uuid4().hex[:12])
             else:
                 return
@@ -230,7 +230,7 @@ class PlaygroundSlack(LocalSlack):
         if args.get("delete_original") in (True, "true") and original is not None:
             original.deleted = True
             return
-        blocks = _json(args.get("blocks"))
+        blocks = maybe_json(args.get("blocks"), strict=True)
         if args.get("replace_original") in (True, "true") and original is not None:
             original.text = args.get("text", "")
             original.blocks = blocks
@@ -240,15 +240,6 @@ class PlaygroundSlack(LocalSlack):
         self._add(channel=target.channel, ts=self._next_ts_locked(), author=BOT, text=args.get("text", ""),
                   blocks=blocks, ephemeral_to=None if public else target.user_id,
                   thread_ts=args.get("thread_ts"))
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return None
-    return value
 
 
 class Playground:

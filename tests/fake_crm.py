@@ -396,3 +396,15 @@ class FakeSalesforce(_Server):
 
 def _parse_sf(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.000+0000").replace(tzinfo=dt.UTC)
+
+
+def with_stage_mapping(export_text: str, mapping: dict[str, dict[str, list[str]]]) -> str:
+    """A lead-definition export (YAML) with the named terms' CRM stage mapping set to `mapping`'s:
+    the fakes' stages are only counted once MQL and SQL name them."""
+    import yaml
+
+    data = yaml.safe_load(export_text)
+    for term in data["terms"]:
+        if term["key"] in mapping:
+            term["crm"] = mapping[term["key"]]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -10,13 +10,15 @@ from bot.services import Services
 
 DEMO_LIBRARY = Path(__file__).resolve().parent.parent / "data" / "demo_content.jsonl"
 
-# Example slash commands `revalign demo` runs after seeding, as (user_id, text).
-EXAMPLES: list[tuple[str, str]] = [
-    ("U0REP", "/content we're 2x the price of Vantage"),
-    ("U0REP", "/content type:case_study stage:decision our CFO says no budget this quarter"),
-    ("U0REP", "/content they need an on-prem install"),
-    ("U0MARKETER", "/content gaps"),
-]
+# What a rep searches for in the tour, filters included.
+REP_SEARCHES = (
+    "we're 2x the price of Vantage",
+    "type:case_study stage:decision our CFO says no budget this quarter",
+    "they need an on-prem install",
+)
+# Example slash commands `revalign demo` runs after seeding, as (user_id, text): the rep's searches,
+# then the gaps marketing sees.
+EXAMPLES: list[tuple[str, str]] = [*(("U0REP", f"/content {q}") for q in REP_SEARCHES), ("U0MARKETER", "/content gaps")]
 
 
 def seed(services: Services) -> None:

@@ -41,32 +41,23 @@ def write_synced(
     for (metric_key, period), value in sorted(values.items()):
         row = existing.get((metric_key, period))
         if row is None:
-            session.add(
-                KpiValue(
-                    metric=metric_key,
-                    period=period,
-                    value=value,
-                    source=connector,
-                    updated_by=SYNC_USER,
-                    created_at=now,
-                    updated_at=now,
-                    synced_at=now,
-                )
-            )
+            row = KpiValue(metric=metric_key, period=period, created_at=now)
+            session.add(row)
             report.stored += 1
-            continue
-        if row.source not in CRM_SOURCES:
-            if row.value != value:
-                metric = catalog.BY_KEY[metric_key]
-                report.overridden.append(
-                    f"{metric.name} {period}: {catalog.format_value(metric, row.value)} "
-                    f"({row.source}) → {catalog.format_value(metric, value)}"
-                )
-            row.overridden_value, row.overridden_source, row.overridden_by = row.value, row.source, row.updated_by
-        if row.value == value and row.source == connector:
-            report.unchanged += 1
         else:
-            report.updated += 1
+            if row.source not in CRM_SOURCES:
+                if row.value != value:
+                    metric = catalog.BY_KEY[metric_key]
+                    report.overridden.append(
+                        f"{metric.name} {period}: {catalog.format_value(metric, row.value)} "
+                        f"({row.source}) → {catalog.format_value(metric, value)}"
+                    )
+                row.overridden_value, row.overridden_source, row.overridden_by = row.value, row.source, row.updated_by
+            if row.value == value and row.source == connector:
+                report.unchanged += 1
+            else:
+                report.updated += 1
+        # A new row and an existing one take the synced value the same way.
         row.value, row.source, row.updated_by, row.updated_at, row.synced_at = value, connector, SYNC_USER, now, now
     session.flush()
     return report

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.crm.records import (
     DEAL,
@@ -48,40 +49,51 @@ def soql_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class SoapLogin(TypedDict):
+    username: str | None
+    password: str | None
+    security_token: str | None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where to log in, and either the SOAP login (username, password, security token) or a connected
+    app's refresh token; each field is the setting SALESFORCE_<FIELD>."""
+
+    username: str | None = None
+    password: str | None = None
+    security_token: str | None = None
+    domain: str = "login"
+    login_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    refresh_token: str | None = None
+
+    @property
+    def soap_login(self) -> SoapLogin:
+        """SalesforceLogin's credential arguments (all three needed without a refresh token)."""
+        return {"username": self.username, "password": self.password, "security_token": self.security_token}
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
 class SalesforceConnector:
     name = "salesforce"
 
-    def __init__(
-        self,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        security_token: str | None = None,
-        domain: str = "login",
-        login_url: str | None = None,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        refresh_token: str | None = None,
-        retry_pause: float = 0.5,
-    ) -> None:
+    def __init__(self, credentials: Credentials, *, retry_pause: float = 0.5) -> None:
         import requests
 
-        self._credentials = dict(
-            username=username,
-            password=password,
-            security_token=security_token,
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-        )
-        if not refresh_token and not (username and password and security_token):
+        c = self._credentials = credentials
+        if not c.refresh_token and not all(c.soap_login.values()):
             raise CrmError(
                 "Salesforce needs SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, "
                 "or SALESFORCE_CLIENT_ID and SALESFORCE_REFRESH_TOKEN."
             )
-        self.domain = domain
-        self.login_url = (login_url or f"https://{domain}.salesforce.com").rstrip("/")
-        self._login_override = login_url
+        self.domain = c.domain
+        self.login_url = (c.login_url or f"https://{c.domain}.salesforce.com").rstrip("/")
+        self._login_override = c.login_url
         self.session = requests.Session()
         self.retry_pause = retry_pause
         self.sf: Any = None
@@ -96,14 +108,12 @@ class SalesforceConnector:
 
         c = self._credentials
         self.logins += 1
-        if c["refresh_token"]:
+        if c.refresh_token:
             session_id, instance_url = self._refresh()
         else:
             try:
                 session_id, instance = SalesforceLogin(
-                    username=c["username"],
-                    password=c["password"],
-                    security_token=c["security_token"],
+                    **c.soap_login,
                     domain=self.domain,
                     session=self.session,
                     sf_version=API_VERSION,
@@ -124,9 +134,9 @@ class SalesforceConnector:
 
     def _refresh(self) -> tuple[str, str]:
         c = self._credentials
-        data = {"grant_type": "refresh_token", "client_id": c["client_id"] or "", "refresh_token": c["refresh_token"]}
-        if c["client_secret"]:
-            data["client_secret"] = c["client_secret"]
+        data = {"grant_type": "refresh_token", "client_id": c.client_id or "", "refresh_token": c.refresh_token}
+        if c.client_secret:
+            data["client_secret"] = c.client_secret
         try:
             response = self.session.post(f"{self.login_url}/services/oauth2/token", data=data, timeout=30)
         except Exception as exc:  # noqa: BLE001

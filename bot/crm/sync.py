@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import SecretStr
+
 from bot.crm import funnel, store
 from bot.crm.kpi_values import WriteReport, write_synced
 from bot.crm.records import DEAL, LABELS, LEAD, OBJECT_TYPES, CrmError, RateLimited
@@ -36,22 +38,14 @@ def make_connector(settings):
             base_url=settings.hubspot_api_url,
             portal_id=settings.hubspot_portal_id,
         )
-    from bot.crm.salesforce import SalesforceConnector
+    from bot.crm.salesforce import Credentials, SalesforceConnector
 
-    def secret(value):
-        return value.get_secret_value() if value is not None else None
+    def setting(name: str) -> str | None:
+        value = getattr(settings, f"salesforce_{name}")
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
 
     try:
-        return SalesforceConnector(
-            username=settings.salesforce_username,
-            password=secret(settings.salesforce_password),
-            security_token=secret(settings.salesforce_security_token),
-            domain=settings.salesforce_domain,
-            login_url=settings.salesforce_login_url,
-            client_id=settings.salesforce_client_id,
-            client_secret=secret(settings.salesforce_client_secret),
-            refresh_token=secret(settings.salesforce_refresh_token),
-        )
+        return SalesforceConnector(Credentials(**{name: setting(name) for name in Credentials.names()}))
     except CrmError as exc:
         raise ConfigError(str(exc)) from None
 

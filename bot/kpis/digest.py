@@ -66,6 +66,11 @@ class DigestMetric:
     source: str = ""  # "from HubSpot, synced Mon 06:00" for CRM-synced values (bot/crm), else ""
 
 
+# DigestMetric's fields that are the catalog metric's and the metric line's own, by the same name.
+_FROM_METRIC = ("key", "name", "unit", "owner", "higher_is_better", "is_ratio", "key_metric", "label")
+_FROM_LINE = ("value", "previous", "target", "change_text", "improving", "progress", "on_target", "flag", "problem")
+
+
 @dataclass
 class DigestItem:
     text: str  # plain text (escaped when rendered)
@@ -111,26 +116,11 @@ def digest_metric(
 ) -> DigestMetric:
     metric = line.metric
     return DigestMetric(
-        key=metric.key,
-        name=metric.name,
-        unit=metric.unit,
-        owner=metric.owner,
-        higher_is_better=metric.higher_is_better,
-        is_ratio=metric.is_ratio,
-        key_metric=metric.key_metric,
-        label=metric.label,
-        value=line.value,
-        previous=line.previous,
-        target=line.target,
+        **{name: getattr(metric, name) for name in _FROM_METRIC},
+        **{name: getattr(line, name) for name in _FROM_LINE},
         value_text=catalog.format_value(metric, line.value),
         previous_text=catalog.format_value(metric, line.previous),
         target_text=catalog.format_value(metric, line.target) if line.target is not None else "",
-        change_text=line.change_text,
-        improving=line.improving,
-        progress=line.progress,
-        on_target=line.on_target,
-        flag=line.flag,
-        problem=line.problem,
         trend=trend or [],
         trend_targets=trend_targets or [],
     )

@@ -35,26 +35,22 @@ def seed(services: Services) -> None:
         mql = ld.get(session, "MQL")
         criteria = [c.replace("Lead score of 60 or more", "Lead score of 65 or more") for c in mql.criteria]
         criteria.append("Not already in an active sales sequence")
-        proposal = ld.propose(
-            session,
-            key="MQL",
-            user_id="U0MARKETER",
-            base_version=mql.version,
-            fields={"criteria": criteria},
-            now=now - timedelta(days=12),
-            summary="Raise the score threshold to 65: SDRs rejected 38% of MQLs scoring 60-64 "
+        raise_threshold = ld.Draft(
+            "MQL",
+            mql.version,
+            {"criteria": criteria},
+            "Raise the score threshold to 65: SDRs rejected 38% of MQLs scoring 60-64 "
             "last quarter, and stop re-routing leads already in a sequence.",
         )
+        proposal = ld.propose(session, raise_threshold, user_id="U0MARKETER", now=now - timedelta(days=12))
         ld.approve(session, proposal.id, "U0MKTHEAD", now - timedelta(days=11))
         ld.approve(session, proposal.id, "U0SALESHEAD", now - timedelta(days=10))
         # An open proposal waiting for the heads (the meeting agenda lists it).
         sal = ld.get(session, "SAL")
-        ld.propose(
-            session,
-            key="SAL",
-            user_id="U0SALESHEAD",
-            base_version=sal.version,
-            fields={"sla": "Accepted or rejected with a reason within 1 business day of becoming an MQL"},
-            summary="Speed-to-lead: halve the acceptance window to match the MQL SLA.",
-            now=now - timedelta(days=2),
+        faster_sal = ld.Draft(
+            "SAL",
+            sal.version,
+            {"sla": "Accepted or rejected with a reason within 1 business day of becoming an MQL"},
+            "Speed-to-lead: halve the acceptance window to match the MQL SLA.",
         )
+        ld.propose(session, faster_sal, user_id="U0SALESHEAD", now=now - timedelta(days=2))

@@ -6,7 +6,7 @@ No Slack here: functions take a Session and plain values and return dataclasses.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,13 +80,8 @@ class DefinitionView:
 
 
 def view_of(row: LeadDefinition) -> DefinitionView:
-    return DefinitionView(
-        **{name: _copy(getattr(row, name)) for name in CONTENT_FIELDS},
-        version=row.version,
-        updated_by=row.updated_by,
-        updated_at=row.updated_at,
-        reviewed_at=row.reviewed_at,
-    )
+    """The row's content and bookkeeping: every view field is the row's column of the same name."""
+    return DefinitionView(**{f.name: _copy(getattr(row, f.name)) for f in fields(DefinitionView)})
 
 
 def _copy(value: Any) -> Any:
@@ -318,22 +313,31 @@ def not_found_message(text: str, suggestions: list[DefinitionView]) -> str:
     return f"No term '{shown}'. Type `/lead-def` for the list of terms."
 
 
-def check_proposal(
-    session: Session, key: str, base_version: int, fields: dict[str, Any], summary: str
-) -> tuple[dict[str, Any], list[Problem]]:
+@dataclass(frozen=True)
+class Draft:
+    """A change someone proposes (the form, the demo): to which term, against which version, the
+    fields it changes, and why. It is checked as is and stored once it passes."""
+
+    key: str
+    base_version: int
+    fields: dict[str, Any]
+    summary: str
+
+
+def check_proposal(session: Session, draft: Draft) -> tuple[dict[str, Any], list[Problem]]:
     """The full proposed content and every problem with it (field names in Problem.field)."""
-    row = _row(session, key)
+    row = _row(session, draft.key)
     content = snapshot(row)
     for name in EDITABLE_FIELDS:
-        if name in fields:
-            content[name] = fields[name]
+        if name in draft.fields:
+            content[name] = draft.fields[name]
     problems = validate_entries([Entry(content)])
-    if not summary.strip():
+    if not draft.summary.strip():
         problems.append(Problem(None, "summary", "Say in a sentence what changes and why."))
-    elif len(summary.strip()) > MAX_SUMMARY:
+    elif len(draft.summary.strip()) > MAX_SUMMARY:
         problems.append(Problem(None, "summary", f"Keep the summary under {MAX_SUMMARY} characters."))
-    if row.version != base_version:
-        problems.append(Problem(None, "summary", outdated_message(row.key, row.version, base_version)))
+    if row.version != draft.base_version:
+        problems.append(Problem(None, "summary", outdated_message(row.key, row.version, draft.base_version)))
         return content, problems
     if not problems:
         content = normalize_content(content)
@@ -352,18 +356,16 @@ def outdated_message(key: str, current: int, base: int) -> str:
     )
 
 
-def propose(
-    session: Session, *, key: str, user_id: str, base_version: int, fields: dict[str, Any], summary: str, now: datetime
-) -> ProposalView:
+def propose(session: Session, draft: Draft, *, user_id: str, now: datetime) -> ProposalView:
     roles.require_role(session, user_id, PROPOSER_ROLES, "propose a change to a definition")
-    content, problems = check_proposal(session, key, base_version, fields, summary)
+    content, problems = check_proposal(session, draft)
     if problems:
         raise InvalidInput(" ".join(str(p) for p in problems))
     row = LeadDefinitionProposal(
         key=content["key"],
-        base_version=base_version,
+        base_version=draft.base_version,
         proposed=content,
-        summary=" ".join(summary.split()),
+        summary=" ".join(draft.summary.split()),
         proposer=user_id,
         created_at=now,
         status="open",
@@ -507,19 +509,10 @@ def apply_content(
     override_by: str | None = None,
 ) -> int:
     """Make `content` the current definition (a new version, or v1 of a new term); returns the version."""
+    version = current.version + 1 if current is not None else 1
     if current is None:
-        _create(
-            session,
-            content,
-            author=author,
-            now=now,
-            reviewed=now,
-            summary=summary,
-            approved_by=approved_by,
-            override_by=override_by,
-        )
-        return 1
-    version = current.version + 1
+        current = LeadDefinition()
+        session.add(current)
     for name in CONTENT_FIELDS:
         setattr(current, name, _copy(content[name]))
     current.version, current.updated_by, current.updated_at, current.reviewed_at = version, author, now, now

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
@@ -56,23 +56,12 @@ def propose(
     services: Services,
     client: WebClient,
     user_id: str,
-    key: str,
-    base_version: int,
-    fields: dict[str, Any],
-    summary: str,
+    draft: ld.Draft,
 ) -> ld.ProposalView | None:
     """Store a proposal from the form and post it; None when Slack refused it (nothing was proposed)."""
     alignment_channel(services)
     with services.db.session() as session:
-        proposal = ld.propose(
-            session,
-            key=key,
-            user_id=user_id,
-            base_version=base_version,
-            fields=fields,
-            summary=summary,
-            now=services.now(),
-        )
+        proposal = ld.propose(session, draft, user_id=user_id, now=services.now())
     return proposal if post_proposal(services, client, proposal) else None
 
 

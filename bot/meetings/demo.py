@@ -38,36 +38,15 @@ def seed(services: Services) -> None:
         ]:
             ag.add_item(session, author, text, now - timedelta(days=days_ago))
         today = now.date()
-        ag.add_action(
-            session,
-            "U0DEMOADMIN",
-            "U0MARKETER",
-            today - timedelta(days=4),
-            "Publish the SOC 2 FAQ one-pager",
-            now - timedelta(days=14),
-        )
-        ag.add_action(
-            session,
-            "U0DEMOADMIN",
-            "U0SALESHEAD",
-            today + timedelta(days=6),
-            "Agree the SAL rejection reasons list with marketing ops",
-            now - timedelta(days=7),
-        )
-        ag.add_action(
-            session,
-            "U0DEMOADMIN",
-            "U0MKTHEAD",
-            today + timedelta(days=13),
-            "Draft the Vantage battlecard v2",
-            now - timedelta(days=7),
-        )
-        done = ag.add_action(
-            session,
-            "U0DEMOADMIN",
-            "U0REP",
-            today - timedelta(days=2),
-            "Share the three best-performing case studies in #sales",
-            now - timedelta(days=14),
-        )
-        ag.complete_action(session, "U0REP", done.id, now - timedelta(days=3))
+        # (owner, due in days, text, created days ago, done days ago by its owner or None)
+        for owner, due_in, text, created_ago, done_ago in [
+            ("U0MARKETER", -4, "Publish the SOC 2 FAQ one-pager", 14, None),
+            ("U0SALESHEAD", 6, "Agree the SAL rejection reasons list with marketing ops", 7, None),
+            ("U0MKTHEAD", 13, "Draft the Vantage battlecard v2", 7, None),
+            ("U0REP", -2, "Share the three best-performing case studies in #sales", 14, 3),
+        ]:
+            action = ag.add_action(
+                session, "U0DEMOADMIN", owner, today + timedelta(days=due_in), text, now - timedelta(days=created_ago)
+            )
+            if done_ago is not None:
+                ag.complete_action(session, owner, action.id, now - timedelta(days=done_ago))

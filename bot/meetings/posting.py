@@ -148,6 +148,10 @@ def describe_error(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"[:500]
 
 
+# What a WebClient keeps of its constructor's arguments (same names), for a copy with other retries.
+_CLIENT_SETTINGS = ("token", "base_url", "timeout", "ssl", "proxy", "headers")
+
+
 def delivery_client(client: WebClient) -> WebClient:
     """The same client without retries on dropped connections: a post whose connection dropped
     may have arrived, so it is checked (above) rather than blindly re-sent by the HTTP layer.
@@ -155,15 +159,7 @@ def delivery_client(client: WebClient) -> WebClient:
     handlers = [h for h in client.retry_handlers if not isinstance(h, ConnectionErrorRetryHandler)]
     if len(handlers) == len(client.retry_handlers):
         return client
-    return WebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        ssl=client.ssl,
-        proxy=client.proxy,
-        headers=client.headers,
-        retry_handlers=handlers,
-    )
+    return WebClient(**{name: getattr(client, name) for name in _CLIENT_SETTINGS}, retry_handlers=handlers)
 
 
 def open_channel(client: WebClient, recipient: str) -> str:

@@ -31,18 +31,9 @@ assert RENEW_SECONDS * 3 <= LEASE_TTL.total_seconds(), "renew well within the le
 
 
 class Scheduler:
-    def __init__(
-        self,
-        services: Services,
-        *,
-        holder: str | None = None,
-        tick_seconds: float = TICK_SECONDS,
-        renew_seconds: float = RENEW_SECONDS,
-    ) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.holder = holder or new_holder_id()
-        self.tick_seconds = tick_seconds
-        self.renew_seconds = renew_seconds
+        self.holder = new_holder_id()
         self.holding = False
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -94,11 +85,11 @@ class Scheduler:
                 log.info("scheduler: %s holds the lease", self.holder)
                 self._wake.set()
             self.holding = held
-            self._stopping.wait(self.renew_seconds)
+            self._stopping.wait(RENEW_SECONDS)
 
     def _tick_loop(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self.tick_seconds)
+            self._wake.wait(TICK_SECONDS)
             self._wake.clear()
             if self._stopping.is_set():
                 return

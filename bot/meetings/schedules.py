@@ -22,13 +22,10 @@ DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Frida
 CADENCES = ("weekly", "biweekly", "monthly", "daily")
 # "every two weeks" and friends, as the person may type them (after lower-casing).
 _CADENCE_WORDS = {
-    "weekly": "weekly",
-    "biweekly": "biweekly",
+    **{cadence: cadence for cadence in CADENCES},
     "fortnightly": "biweekly",
     "every-2-weeks": "biweekly",
     "every-other-week": "biweekly",
-    "monthly": "monthly",
-    "daily": "daily",
 }
 _MULTIWORD = {
     ("every", "2", "weeks"): "biweekly",
@@ -38,18 +35,9 @@ _MULTIWORD = {
     ("every", "day"): "daily",
     ("every", "month"): "monthly",
 }
-ORDINALS = {
-    "first": "1st",
-    "1st": "1st",
-    "second": "2nd",
-    "2nd": "2nd",
-    "third": "3rd",
-    "3rd": "3rd",
-    "fourth": "4th",
-    "4th": "4th",
-    "last": "last",
-}
 ORDINAL_NAMES = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "last": "last"}
+# "first" or "1st" as typed → "1st"
+ORDINALS = {**{o: o for o in ORDINAL_NAMES}, **{name: o for o, name in ORDINAL_NAMES.items()}}
 AGENDA, DIGEST = "agenda", "digest"
 DEFAULT_AGENDA_LEAD_MINUTES = 120
 DEFAULT_AGENDA_GRACE_MINUTES = 60

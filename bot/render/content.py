@@ -100,6 +100,27 @@ def learned_reply(items, learned) -> dict:
     return bk.ephemeral(f"{len(learned)} learned phrasings", blocks)
 
 
+def _prefilled_input(
+    label: str, name: str, text: str, max_length: int, placeholder: str, *, multiline: bool = False
+) -> dict:
+    """A text field (block and action both `name`) prefilled with what the rep typed, shortened with an
+    ellipsis to the field's own limit."""
+    return bk.text_input(
+        label,
+        name,
+        name,
+        initial=bk.truncate(text, max_length) if text else None,
+        multiline=multiline,
+        max_length=max_length,
+        placeholder=placeholder,
+    )
+
+
+def _form(title: str, blocks: list[dict], *, callback_id: str, submit: str, **metadata: object) -> dict:
+    """A content modal; what its submission needs back (gap, search, channel) rides along as JSON."""
+    return bk.modal(title, blocks, callback_id=callback_id, submit=submit, private_metadata=json.dumps(metadata))
+
+
 def tag_modal(objection: str = "", gap_id: int | None = None) -> dict:
     select = {
         "type": "multi_external_select",
@@ -109,24 +130,13 @@ def tag_modal(objection: str = "", gap_id: int | None = None) -> dict:
         "max_selected_items": 10,
     }
     blocks = [
-        bk.text_input(
-            "Objection, the way prospects say it",
-            "objection",
-            "objection",
-            initial=bk.truncate(objection, 300) if objection else None,
-            max_length=300,
-            placeholder="we're locked into a Vantage contract",
+        _prefilled_input(
+            "Objection, the way prospects say it", "objection", objection, 300, "we're locked into a Vantage contract"
         ),
         {"type": "input", "block_id": "items", "label": bk.plain("Content that answers it", 2000), "element": select},
         bk.context("Tagged items rank higher for this objection in /content right away."),
     ]
-    return bk.modal(
-        "Tag an objection",
-        blocks,
-        callback_id="content_tag",
-        submit="Tag",
-        private_metadata=json.dumps({"gap_id": gap_id}),
-    )
+    return _form("Tag an objection", blocks, callback_id="content_tag", submit="Tag", gap_id=gap_id)
 
 
 def tagged_view(objection: str, tagged) -> dict:
@@ -221,14 +231,8 @@ def request_modal(need: str, stages: Sequence[str], *, search_id: int | None, ch
         "options": [bk.option(label(s), s) for s in stages][: bk.MAX_OPTIONS],
     }
     blocks = [
-        bk.text_input(
-            "What do you need?",
-            "need",
-            "need",
-            initial=bk.truncate(need, 1000) if need else None,
-            multiline=True,
-            max_length=1000,
-            placeholder="a case study of an on-prem install at a hospital",
+        _prefilled_input(
+            "What do you need?", "need", need, 1000, "a case study of an on-prem install at a hospital", multiline=True
         ),
         bk.text_input(
             "Prospect",
@@ -254,12 +258,13 @@ def request_modal(need: str, stages: Sequence[str], *, search_id: int | None, ch
         },
         bk.context("Marketing sees your request with the gap it belongs to; you get a DM when content answers it."),
     ]
-    return bk.modal(
+    return _form(
         "Request content",
         blocks,
         callback_id="content_request",
         submit="Send request",
-        private_metadata=json.dumps({"search_id": search_id, "channel_id": channel_id}),
+        search_id=search_id,
+        channel_id=channel_id,
     )
 
 
@@ -337,6 +342,20 @@ def _counts(item: ItemUsage) -> str:
     )
 
 
+def _listing(heading: str, lines: Sequence[str], *, empty: str = "") -> list[dict]:
+    """A report's list under its bold heading, one line each; `empty` in their place when there are
+    none (no block at all without it)."""
+    if not lines and not empty:
+        return []
+    return [bk.section(heading + "\n" + ("\n".join(lines) if lines else empty))]
+
+
+def _said_for(item: ItemUsage) -> str:
+    """The phrasings people marked the item Not helpful for, on their own line (or nothing)."""
+    said = " · ".join(f"“{bk.quote_user_text(q, 80)}”" for q in item.not_helpful_phrasings)
+    return f"\n   _for_ {said}" if said else ""
+
+
 def report_reply(report: ContentReport, *, top: int = 8) -> dict:
     p = report.period
     blocks = [
@@ -353,37 +372,27 @@ def report_reply(report: ContentReport, *, top: int = 8) -> dict:
         ),
     ]
     used = [i for i in report.items if i.shown or i.shares or i.helpful or i.not_helpful][:top]
-    if used:
-        blocks.append(
-            bk.section(
-                "*Most used content*\n"
-                + "\n".join(f"{n}. {bk.link(i.url, i.title)} — {_counts(i)}" for n, i in enumerate(used, 1))
-            )
-        )
-    else:
-        blocks.append(bk.section("*Most used content*\n_Nothing was shown or shared in this period._"))
-    if report.most_not_helpful:
-        lines = []
-        for i in report.most_not_helpful:
-            said = " · ".join(f"“{bk.quote_user_text(q, 80)}”" for q in i.not_helpful_phrasings)
-            lines.append(
-                f"• {bk.link(i.url, i.title)} — :thumbsdown: {i.not_helpful} (:thumbsup: {i.helpful})"
-                + (f"\n   _for_ {said}" if said else "")
-            )
-        blocks.append(bk.section("*Not helpful most often*\n" + "\n".join(lines)))
-    else:
-        blocks.append(bk.section("*Not helpful most often*\n_No Not helpful clicks in this period._"))
-    if report.top_objections:
-        blocks.append(
-            bk.section(
-                "*Objections searched most*\n"
-                + "\n".join(
-                    f"{n}. “{bk.quote_user_text(o.text, 120)}” — {o.searches}×"
-                    + (f" ({o.no_match} with no good match)" if o.no_match else "")
-                    for n, o in enumerate(report.top_objections, 1)
-                )
-            )
-        )
+    blocks += _listing(
+        "*Most used content*",
+        [f"{n}. {bk.link(i.url, i.title)} — {_counts(i)}" for n, i in enumerate(used, 1)],
+        empty="_Nothing was shown or shared in this period._",
+    )
+    blocks += _listing(
+        "*Not helpful most often*",
+        [
+            f"• {bk.link(i.url, i.title)} — :thumbsdown: {i.not_helpful} (:thumbsup: {i.helpful})" + _said_for(i)
+            for i in report.most_not_helpful
+        ],
+        empty="_No Not helpful clicks in this period._",
+    )
+    blocks += _listing(
+        "*Objections searched most*",
+        [
+            f"{n}. “{bk.quote_user_text(o.text, 120)}” — {o.searches}×"
+            + (f" ({o.no_match} with no good match)" if o.no_match else "")
+            for n, o in enumerate(report.top_objections, 1)
+        ],
+    )
     blocks.append(bk.section(f"*Unused* — never shown or never shared in {p.label} ({report.unused_count})"))
     if not report.unused:
         blocks.append(bk.section("_Every item was shared at least once._ :tada:"))
@@ -561,37 +570,24 @@ def report_chart(report: ContentReport) -> bytes:
 # --- marketing's weekly summary ------------------------------------------------------------
 def summary_blocks(summary: MarketingSummary) -> list[dict]:
     blocks = [bk.header(f"Marketing's week in content · {summary.period_label}")]
-    if summary.gaps:
-        lines = []
-        for gap in summary.gaps:
-            asked = summary.requests.get(gap.id)
-            extra = f" · {asked.requesters} requested" if asked else ""
-            lines.append(f"• “{bk.quote_user_text(gap.objection, 120)}” — asked {gap.count}×{extra}")
-        blocks.append(bk.section("*Top gaps and requests*\n" + "\n".join(lines)))
-    else:
-        blocks.append(bk.section("*Top gaps and requests*\n_None: every objection found content._ :tada:"))
-    if summary.not_helpful:
-        blocks.append(
-            bk.section(
-                "*Not helpful*\n"
-                + "\n".join(
-                    f"• {bk.link(i.url, i.title)} — :thumbsdown: {i.not_helpful}"
-                    + (
-                        f" for “{bk.quote_user_text(i.not_helpful_phrasings[0], 80)}”"
-                        if i.not_helpful_phrasings
-                        else ""
-                    )
-                    for i in summary.not_helpful
-                )
-            )
-        )
-    if summary.unused:
-        blocks.append(
-            bk.section(
-                f"*Unused this week* ({summary.unused_count} items never shared)\n"
-                + "\n".join(f"• {bk.link(i.url, i.title)} ({label(i.type)} · {label(i.stage)})" for i in summary.unused)
-            )
-        )
+    gaps = []
+    for gap in summary.gaps:
+        asked = summary.requests.get(gap.id)
+        extra = f" · {asked.requesters} requested" if asked else ""
+        gaps.append(f"• “{bk.quote_user_text(gap.objection, 120)}” — asked {gap.count}×{extra}")
+    blocks += _listing("*Top gaps and requests*", gaps, empty="_None: every objection found content._ :tada:")
+    blocks += _listing(
+        "*Not helpful*",
+        [
+            f"• {bk.link(i.url, i.title)} — :thumbsdown: {i.not_helpful}"
+            + (f" for “{bk.quote_user_text(i.not_helpful_phrasings[0], 80)}”" if i.not_helpful_phrasings else "")
+            for i in summary.not_helpful
+        ],
+    )
+    blocks += _listing(
+        f"*Unused this week* ({summary.unused_count} items never shared)",
+        [f"• {bk.link(i.url, i.title)} ({label(i.type)} · {label(i.stage)})" for i in summary.unused],
+    )
     blocks.append(bk.context("`/content gaps` to answer them · `/content report week` for the details"))
     return blocks
 

@@ -354,6 +354,27 @@ def override_announcement(admin: str, definitions: list[ld.DefinitionView]) -> d
 
 
 # --- modals ---------------------------------------------------------------------------------
+# The proposal modal's definition inputs in form order: (field, label, multiline, optional).
+_PROPOSE_INPUTS = (
+    ("full_name", "Full name", False, False),
+    ("definition", "Definition", True, False),
+    ("criteria", "Qualifying criteria (one per line)", True, True),
+    ("disqualifiers", "Disqualifiers (one per line)", True, True),
+    ("owner", "Owner: marketing, sales or shared", False, False),
+    ("next_action", "Next action", False, True),
+    ("sla", "SLA", False, True),
+    ("handoff", "Hand-off to the next stage", True, True),
+    ("example", "Example", True, True),
+    ("aliases", "Aliases (comma-separated)", False, True),
+)
+_INPUT_LIMITS = {**MAX_LENGTHS, "owner": 20}  # list fields have none: their items are checked one by one
+
+
+def _form_value(value: str | list[str], multiline: bool) -> str:
+    """A list field is one item per line in a multiline input, else comma-separated."""
+    return ("\n" if multiline else ", ").join(value) if isinstance(value, list) else value
+
+
 def propose_modal(d: ld.DefinitionView, channel: str) -> dict:
     meta = json.dumps({"key": d.key, "base_version": d.version, "channel": channel})
     blocks = [
@@ -361,60 +382,18 @@ def propose_modal(d: ld.DefinitionView, channel: str) -> dict:
             f"Change the shared definition of *{bk.escape(d.key)}* (now v{d.version}). It takes effect "
             "when a marketing head and a sales head both approve."
         ),
-        bk.text_input("Full name", "full_name", "value", initial=d.full_name, max_length=MAX_LENGTHS["full_name"]),
-        bk.text_input(
-            "Definition",
-            "definition",
-            "value",
-            initial=d.definition,
-            multiline=True,
-            max_length=MAX_LENGTHS["definition"],
+        *(
+            bk.text_input(
+                text,
+                name,
+                "value",
+                initial=_form_value(getattr(d, name), multiline),
+                multiline=multiline,
+                optional=optional,
+                max_length=_INPUT_LIMITS.get(name),
+            )
+            for name, text, multiline, optional in _PROPOSE_INPUTS
         ),
-        bk.text_input(
-            "Qualifying criteria (one per line)",
-            "criteria",
-            "value",
-            initial="\n".join(d.criteria),
-            multiline=True,
-            optional=True,
-        ),
-        bk.text_input(
-            "Disqualifiers (one per line)",
-            "disqualifiers",
-            "value",
-            initial="\n".join(d.disqualifiers),
-            multiline=True,
-            optional=True,
-        ),
-        bk.text_input("Owner: marketing, sales or shared", "owner", "value", initial=d.owner, max_length=20),
-        bk.text_input(
-            "Next action",
-            "next_action",
-            "value",
-            initial=d.next_action,
-            optional=True,
-            max_length=MAX_LENGTHS["next_action"],
-        ),
-        bk.text_input("SLA", "sla", "value", initial=d.sla, optional=True, max_length=MAX_LENGTHS["sla"]),
-        bk.text_input(
-            "Hand-off to the next stage",
-            "handoff",
-            "value",
-            initial=d.handoff,
-            optional=True,
-            multiline=True,
-            max_length=MAX_LENGTHS["handoff"],
-        ),
-        bk.text_input(
-            "Example",
-            "example",
-            "value",
-            initial=d.example,
-            optional=True,
-            multiline=True,
-            max_length=MAX_LENGTHS["example"],
-        ),
-        bk.text_input("Aliases (comma-separated)", "aliases", "value", initial=", ".join(d.aliases), optional=True),
         bk.text_input("What changes, and why?", "summary", "value", multiline=True, max_length=ld.MAX_SUMMARY),
     ]
     return bk.modal(f"Propose: {d.key}", blocks, callback_id=PROPOSE_VIEW, submit="Propose", private_metadata=meta)

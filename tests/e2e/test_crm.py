@@ -12,7 +12,6 @@ import sys
 from typing import ClassVar
 
 import pytest
-import yaml
 
 from bot.crm import schedule
 from bot.render import digest as render_digest
@@ -33,6 +32,7 @@ from tests.fake_crm import (
     FakeSalesforce,
     ms,
     sf_time,
+    with_stage_mapping,
 )
 from tests.fake_slack import FakeSlack
 
@@ -106,14 +106,11 @@ def _map_stages(services) -> None:
     with services.db.session() as session:
         service.seed_defaults(session, START)
         roles.set_role(session, "U0ADMIN01", Role.admin, by="test", now=START)
-        data = yaml.safe_load(service.export_text(session))
-        for term in data["terms"]:
-            if term["key"] == "MQL":
-                term["crm"] = {"hubspot": ["marketingqualifiedlead"], "salesforce": ["Working - Contacted"]}
-            if term["key"] == "SQL":
-                term["crm"] = {"hubspot": ["lifecyclestage:salesqualifiedlead"], "salesforce": ["Qualified"]}
-        imported = service.import_text(session, yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                                       by="test", now=START, override_admin="U0ADMIN01")
+        edited = with_stage_mapping(service.export_text(session), {
+            "MQL": {"hubspot": ["marketingqualifiedlead"], "salesforce": ["Working - Contacted"]},
+            "SQL": {"hubspot": ["lifecyclestage:salesqualifiedlead"], "salesforce": ["Qualified"]},
+        })
+        imported = service.import_text(session, edited, by="test", now=START, override_admin="U0ADMIN01")
         assert not imported.problems and imported.updated == ["MQL", "SQL"], imported
         assert service.get(session, "MQL").crm == {"hubspot": ["marketingqualifiedlead"],
                                                    "salesforce": ["Working - Contacted"]}

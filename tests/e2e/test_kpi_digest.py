@@ -65,14 +65,12 @@ def _seed_definitions(services) -> None:
                            ("U0MARKETER", Role.marketer)):
             roles.set_role(session, user, role, by="test", now=START)
         ld.seed_defaults(session, START - timedelta(days=30))
-        changed = ld.propose(session, key="MQL", user_id="U0MARKETER", base_version=1,
-                             fields={"sla": "Sales follows up within 1 business day"},
-                             summary="Tighter follow-up <!here>", now=in_w47)
+        changed = ld.propose(session, ld.Draft("MQL", 1, {"sla": "Sales follows up within 1 business day"},
+                                               "Tighter follow-up <!here>"), user_id="U0MARKETER", now=in_w47)
         ld.approve(session, changed.id, "U0MKTHEAD", in_w47)
         ld.approve(session, changed.id, "U0SALESHEAD", in_w47)
-        ld.propose(session, key="SQL", user_id="U0MARKETER", base_version=1,
-                   fields={"sla": "Accepted or rejected within 2 business days"}, summary="Faster SQL decisions",
-                   now=in_w47)
+        ld.propose(session, ld.Draft("SQL", 1, {"sla": "Accepted or rejected within 2 business days"},
+                                     "Faster SQL decisions"), user_id="U0MARKETER", now=in_w47)
 
 
 def test_digest_content_on_realistic_data(services):

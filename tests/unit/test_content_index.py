@@ -416,3 +416,81 @@ def test_tune_chooses_a_design_and_thresholds_on_the_tuning_set_only(embedder, m
     assert set(params) == {"views", "prf_weight", "nomatch_threshold", "weak_threshold"}
     assert params["weak_threshold"] > params["nomatch_threshold"]
     assert metrics["false_abstain"] <= evaluation.MAX_FALSE_NOMATCH
+
+
+def test_a_learned_phrasing_helps_other_words_for_the_same_ask_but_not_unrelated_asks(embedder):
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    taught = "the board wants to see that a company like theirs got off excel"
+    idx.upsert(with_learned(LIB, [{"query": taught, "relevant": {"4": 2}}]))
+    # the same ask in other words reaches the taught item through the learned phrasing
+    same = idx.search("their leadership wants proof someone like them quit spreadsheets", k=1).hits[0]
+    assert same.doc_id == "4"
+    # an unrelated ask sharing the rep's everyday words ("the board wants", "theirs") is not pulled
+    # towards it: the learned words count for BM25 only within cosine `learned_gate` of the query
+    plain = ContentIndex(embedder, learned_lexical=False)
+    plain.upsert(with_learned(LIB, [{"query": taught, "relevant": {"4": 2}}]))
+    unrelated = "the board wants to see that their health data is protected"
+    assert [h.doc_id for h in idx.search(unrelated, k=3).hits] == [h.doc_id for h in plain.search(unrelated, k=3).hits]
+    always = ContentIndex(embedder, learned_lexical=True, learned_gate=0.0)
+    always.upsert(with_learned(LIB, [{"query": taught, "relevant": {"4": 2}}]))
+    gated_rank = [h.doc_id for h in idx.search(unrelated, k=len(LIB)).hits].index("4")
+    always_rank = [h.doc_id for h in always.search(unrelated, k=len(LIB)).hits].index("4")
+    assert always_rank < gated_rank  # without the gate the rep's everyday words lift the taught item
+
+
+def test_an_acronym_no_item_mentions_is_no_good_match_unless_the_match_is_strong(embedder):
+    from content_index.shorthand import acronyms
+
+    assert acronyms("legal wants FERPA language, CTO and VPs agree, SOC2 ok") == ["FERPA", "SOC"]
+    assert acronyms("FedRAMP and CSMs") == ["FedRAMP"]  # roles and shorthand are everyday vocabulary
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    asked = idx.search("PCI DSS compliance? they handle card data", k=3)
+    assert asked.missing_terms == ("PCI", "DSS") and not asked.confident
+    assert asked.hits  # the closest items are still there, for the weak-match display
+    known = idx.search("infosec wants our SOC 2 report", k=3)
+    assert known.missing_terms == () and known.confident and known.hits[0].doc_id == "2"
+    strong = ContentIndex(embedder, unknown_term_threshold=0.0)
+    strong.upsert(LIB)
+    assert strong.search("PCI DSS compliance? they handle card data", k=3).confident
+
+
+def test_word_overlap_can_confirm_a_match_but_never_deny_one(embedder):
+    # dense evidence below the threshold, but the top item covers the query's words: weak, not a gap
+    idx = ContentIndex(embedder, nomatch_threshold=1.5, weak_threshold=1.6)  # above any cosine
+    idx.upsert(LIB)
+    res = idx.search("snowflake integration guide", k=3)
+    assert res.top_lexical >= 0.25 and res.confident and res.weak and res.hits[0].doc_id == "3"
+    off = idx.search("recipe for banana bread with walnuts", k=3)
+    assert off.top_lexical < 0.25 and not off.confident
+    strict = ContentIndex(embedder, nomatch_threshold=1.5, lexical_rescue=1.01)
+    strict.upsert(LIB)
+    assert not strict.search("snowflake integration guide", k=3).confident
+
+
+def test_a_click_shares_the_lexical_index_and_doc_vectors_with_the_previous_snapshot(embedder):
+    from dataclasses import replace
+
+    idx = ContentIndex(embedder)
+    idx.upsert(LIB)
+    before = idx._snap
+    idx.upsert([replace(LIB[3], learned=("the board wants proof someone like them quit spreadsheets",))])
+    after = idx._snap
+    # a Helpful click changes only learned phrasings: BM25, doc vectors and facets are shared
+    assert after.bm25 is before.bm25 and after.doc_mat is before.doc_mat and after.facet_codes is before.facet_codes
+    assert after.frag_mat.shape[0] == before.frag_mat.shape[0] + 1
+    assert idx.search("the board wants proof someone like them quit spreadsheets", k=1).hits[0].reason_kind == "learned"
+    # a change of the item's own text rebuilds them
+    idx.upsert([replace(LIB[3], summary=LIB[3].summary + " Now with a second case study.")])
+    assert idx._snap.bm25 is not after.bm25 and idx._snap.doc_mat is not after.doc_mat
+
+
+def test_bm25_scores_an_unindexed_document_like_an_indexed_one():
+    vocab = Vocabulary()
+    docs = [vocab.encode(tokenize(t)) for t in ("budget freeze until next year", "security review and SOC 2", "budget")]
+    snap = build_bm25(docs, len(vocab.ids))
+    query = vocab.lookup(tokenize("budget freeze"))
+    raw, _ = snap.scores(query)
+    for j, (ids, tfs) in enumerate(docs):
+        assert snap.score_terms(query, ids, tfs) == pytest.approx(float(raw[j]), rel=1e-5)

@@ -35,6 +35,13 @@ def test_parse_schedule_full_form():
     ("weekly tue 10:00 UTC nowhere", "channel"),
     ("weekly tue 10:00 UTC #x --agenda-lead forever", "--agenda-lead"),
     ("weekly tue 10:00 UTC #x --bogus 1", "Unknown option"),
+    # cadence mistakes are explained
+    ("monthly 31 10:00 UTC #x", "Not every month has a 31th"),
+    ("monthly fifth tue 10:00 UTC #x", "not a day of the month"),
+    ("monthly first 10:00 UTC #x", "not a weekday"),
+    ("biweekly tue 10:00 UTC #x --from 2026-10-21", "is a Wednesday, not a Tuesday"),
+    ("weekly tue 10:00 UTC #x --from 2026-10-20", "only applies to biweekly"),
+    ("fortnightly tue 10:00 UTC", "Usage"),
 ])
 def test_parse_schedule_rejects_bad_input(text, message):
     with pytest.raises(InvalidInput, match=message):
@@ -126,19 +133,6 @@ def test_biweekly_meets_every_other_week_from_its_anchor_across_dst():
     # Without --from: the next such weekday from when it is set.
     assert schedule_of("biweekly wed 09:00 UTC #x", now=datetime(2026, 10, 1, tzinfo=UTC)).anchor_date == date(2026, 10, 7)
     assert "every other Tuesday (from 2026-10-20)" in sch.describe(every_other)
-
-
-@pytest.mark.parametrize("text, message", [
-    ("monthly 31 10:00 UTC #x", "Not every month has a 31th"),
-    ("monthly fifth tue 10:00 UTC #x", "not a day of the month"),
-    ("monthly first 10:00 UTC #x", "not a weekday"),
-    ("biweekly tue 10:00 UTC #x --from 2026-10-21", "is a Wednesday, not a Tuesday"),
-    ("weekly tue 10:00 UTC #x --from 2026-10-20", "only applies to biweekly"),
-    ("fortnightly tue 10:00 UTC", "Usage"),
-])
-def test_cadence_mistakes_are_explained(text, message):
-    with pytest.raises(InvalidInput, match=message):
-        sch.parse_schedule(text.split())
 
 
 def test_local_times_are_named():
