@@ -88,18 +88,35 @@ def check_replaceable(database: Path) -> None:
 
 def seed_usage(services) -> None:
     """Searches, shares and Helpful clicks, so reports, the digest and learning have history."""
-    content = services.content
+    from bot.content import feedback
+    from bot.content.demo import demo_search
+
     for text, did in USAGE_HISTORY:
-        outcome = content.search(text, user_id="U0REP", channel_id="C0SALES")
+        outcome = demo_search(services, text, "C0SALES")
         if not outcome.results:
             continue
         item_id = outcome.results[0].item.id
-        if did == "share":
-            content.record_share(user_id="U0REP", channel_id="C0SALES", search_id=outcome.search_id, item_id=item_id)
-        else:
-            content.record_feedback(
-                user_id="U0REP", channel_id="C0SALES", search_id=outcome.search_id, item_id=item_id, helpful=True
-            )
+        with services.db.session() as session:
+            if did == "share":
+                feedback.record_share(
+                    session,
+                    user_id="U0REP",
+                    channel_id="C0SALES",
+                    search_id=outcome.search_id,
+                    item_id=item_id,
+                    now=services.now(),
+                )
+            else:
+                feedback.record_feedback(
+                    session,
+                    services.content.keeper,
+                    user_id="U0REP",
+                    channel_id="C0SALES",
+                    search_id=outcome.search_id,
+                    item_id=item_id,
+                    helpful=True,
+                    now=services.now(),
+                )
 
 
 def features():

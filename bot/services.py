@@ -16,6 +16,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.content.resources import ContentResources
     from content_index import Embedder
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,12 @@ class Services:
 
     # --- features --------------------------------------------------------------
     @cached_property
-    def content(self):
-        """The content library and its search index (see bot/content)."""
-        from bot.content.service import ContentService
+    def content(self) -> "ContentResources":
+        """The content library's process-wide resources: its search index, embedding cache and
+        vocabulary (bot/content/resources.py). Its domain functions take a Session."""
+        from bot.content.resources import ContentResources
 
-        return ContentService(self)
+        return ContentResources(self)
 
     # --- Slack Web API ----------------------------------------------------------
     @property

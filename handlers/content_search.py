@@ -3,6 +3,11 @@ Helpful, Not helpful). Rendering is in bot/render/content_search.py; the domain 
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from bot.content import feedback
+from bot.content import search as search_mod
+from bot.content.search import SearchOutcome
 from bot.errors import InvalidInput
 from bot.render.content_search import feedback_text, results_reply, share_message
 from bot.services import Services
@@ -18,17 +23,39 @@ def register(registrar: Registrar, services: Services) -> None:
     registrar.action("content_not_helpful")(not_helpful)
 
 
+def run(session: Session, services: Services, text: str, user_id: str, channel_id: str) -> SearchOutcome:
+    """A rep's search, recorded in the caller's transaction: the first page of results."""
+    content = services.content
+    return search_mod.search(
+        session,
+        content.index,
+        content.vocabulary,
+        text,
+        user_id=user_id,
+        channel_id=channel_id,
+        k=services.settings.content_results,
+        now=services.now(),
+    )
+
+
 def search(services: Services, text: str, command: dict, respond) -> None:
     """The default `/content` verb (called by handlers/content.py): search for what the prospect said."""
-    outcome = services.content.search(text, user_id=command["user_id"], channel_id=command.get("channel_id", ""))
+    with services.db.session() as session:
+        outcome = run(session, services, text, command["user_id"], command.get("channel_id", ""))
     respond(**results_reply(outcome))
 
 
 def more_results(ack, body, action, respond, context) -> None:
     ack()
-    outcome = context["services"].content.more_results(
-        user_id=body["user"]["id"], search_id=_id(action.get("value", ""))
-    )
+    services: Services = context["services"]
+    with services.db.session() as session:
+        outcome = search_mod.more_results(
+            session,
+            services.content.index,
+            user_id=body["user"]["id"],
+            search_id=_id(action.get("value", "")),
+            page=services.settings.content_results,
+        )
     respond(replace_original=True, **results_reply(outcome))
 
 
@@ -37,9 +64,11 @@ def share(ack, body, action, respond, client, context) -> None:
     search_id, item_id = _parse_value(action.get("value", ""))
     user_id = body["user"]["id"]
     channel_id = _channel_id(body)
-    item = context["services"].content.record_share(
-        user_id=user_id, channel_id=channel_id, search_id=search_id, item_id=item_id
-    )
+    services: Services = context["services"]
+    with services.db.session() as session:
+        item = feedback.record_share(
+            session, user_id=user_id, channel_id=channel_id, search_id=search_id, item_id=item_id, now=services.now()
+        )
     message = share_message(item, user_id)
     thread_ts = _thread_ts(body)
     if thread_ts and channel_id:  # searched in a thread: share into that thread
@@ -59,13 +88,18 @@ def not_helpful(ack, body, action, respond, context) -> None:
 def _feedback(ack, body, action, respond, context, is_helpful: bool) -> None:
     ack()
     search_id, item_id = _parse_value(action.get("value", ""))
-    item, learned = context["services"].content.record_feedback(
-        user_id=body["user"]["id"],
-        channel_id=_channel_id(body),
-        search_id=search_id,
-        item_id=item_id,
-        helpful=is_helpful,
-    )
+    services: Services = context["services"]
+    with services.db.session() as session:
+        item, learned = feedback.record_feedback(
+            session,
+            services.content.keeper,
+            user_id=body["user"]["id"],
+            channel_id=_channel_id(body),
+            search_id=search_id,
+            item_id=item_id,
+            helpful=is_helpful,
+            now=services.now(),
+        )
     respond(response_type="ephemeral", replace_original=False, text=feedback_text(item, is_helpful, learned))
 
 

@@ -35,3 +35,24 @@ def kpi_values(slack_app) -> dict[tuple[str, str], float]:
     """Every stored KPI value, by (metric key, period)."""
     with slack_app.services.db.session() as session:
         return {(r.metric, r.period): r.value for r in session.scalars(select(KpiValue))}
+
+
+def import_content(services, rows: list[dict]):
+    """Import library rows as `revalign content import` does: write them in one transaction,
+    then (after the commit) embed what changed into the index."""
+    from bot.content import catalog, library
+
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    parsed = library.parse_text(text, "jsonl", services.content.vocabulary)
+    with services.db.session() as session:
+        report = library.upsert_items(session, parsed, skip_invalid=False, now=services.now())
+    return catalog.index_import(services.content.keeper, report)
+
+
+def search_content(services, text: str, *, user_id: str, k: int | None = None, record: bool = True):
+    """A /content search through the domain function, in a transaction of its own."""
+    from bot.content import search
+
+    with services.db.session() as session:
+        return search.search(session, services.content.index, services.content.vocabulary, text, user_id=user_id,
+                             k=k or services.settings.content_results, now=services.now(), record=record)

@@ -21,7 +21,7 @@ def import_library(
 ) -> None:
     """Add or update content items (matched by URL), then embed what changed."""
     from bot.cli import open_services, progress_bar
-    from bot.content import library
+    from bot.content import catalog, library
 
     services = open_services()
     content = services.content
@@ -42,12 +42,14 @@ def import_library(
             if total == 0:
                 progress.update(task, completed=1, total=1, description="Nothing new to embed")
 
-        outcome = content.import_parsed(parsed, skip_invalid=skip_invalid, progress=step)
-    report = outcome.report
+        with services.db.session() as session:
+            report = library.upsert_items(session, parsed, skip_invalid=skip_invalid, now=services.now())
+            count = catalog.item_count(session)
+        outcome = catalog.index_import(content.keeper, report, progress=step)  # after the commit
     typer.echo(f"Imported {file.name}: {report.summary()}.")
     typer.echo(
         f"Embedded {outcome.embedded} text(s), reused {outcome.reused} from the cache "
-        f"({time.perf_counter() - started:.1f}s); the library has {content.item_count()} items."
+        f"({time.perf_counter() - started:.1f}s); the library has {count} items."
     )
     if report.rejected:
         _print_rejections(report.rejected)
@@ -144,14 +146,16 @@ def export_library(
 ) -> None:
     """Write the library in the import format."""
     from bot.cli import open_services, write_export
-    from bot.content import library
+    from bot.content import catalog, library
 
     services = open_services()
     chosen = library.detect_format(file, fmt) if file is not None else (fmt or "csv")
     if chosen not in ("csv", "jsonl"):
         raise InvalidInput("--format must be csv or jsonl.")
-    text = services.content.export(chosen)
-    write_export(text, file, f"Wrote {services.content.item_count()} items")
+    with services.db.session() as session:
+        text = library.export_items(session, chosen)
+        count = catalog.item_count(session)
+    write_export(text, file, f"Wrote {count} items")
     services.close()
 
 
@@ -159,9 +163,11 @@ def export_library(
 def remove_item(ref: str = typer.Argument(..., help="The item's URL")) -> None:
     """Delete a content item (running bots drop it from search within seconds)."""
     from bot.cli import open_services
+    from bot.content import catalog
 
     services = open_services()
-    item = services.content.delete_item(ref)
+    with services.db.session() as session:
+        item = catalog.delete_item(session, services.content.keeper, ref)
     typer.echo(f"Removed {item.title} ({item.url}).")
     services.close()
 

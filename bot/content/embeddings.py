@@ -6,6 +6,7 @@ Restarts and re-imports only embed texts that changed; a different model re-embe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import func, select
@@ -15,9 +16,15 @@ from bot.db import Database
 from bot.models.base import utcnow
 from bot.models.content import ContentEmbedding
 
+if TYPE_CHECKING:
+    from content_index import EmbeddingCache
+
 
 class DbEmbeddingCache:
-    """content_index's EmbeddingCache protocol over the `content_embeddings` table."""
+    """content_index's EmbeddingCache protocol over the `content_embeddings` table.
+
+    A process-wide resource (held by `services.content`), like the model: it opens its own short
+    transactions, so a vector stored for one request is kept even if that request fails."""
 
     CHUNK = 400
 
@@ -83,7 +90,7 @@ class DbEmbeddingCache:
             return int(session.scalar(query) or 0)
 
 
-def embed_cached(embedder, cache: DbEmbeddingCache, texts: Sequence[str]) -> dict[str, np.ndarray]:
+def embed_cached(embedder, cache: EmbeddingCache, texts: Sequence[str]) -> dict[str, np.ndarray]:
     """Embeddings of texts through the database cache (only missing ones reach the model)."""
     from content_index import text_hash
 

@@ -8,6 +8,10 @@
   one database agree within a few seconds.
 * An update re-embeds only the changed items' new texts; the index swaps in a new immutable
   snapshot, so searches never wait for it.
+
+The keeper is a process-wide resource (held by `services.content`), not domain logic: domain
+functions take it to log their changes (`note_changes`), and it applies them once the caller's
+transaction commits, never before (the index would re-read the old rows) and never for a rollback.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.content import library
 from bot.content.embeddings import DbEmbeddingCache
 from bot.db import Database
 from bot.models.content import ContentChange, ContentEvent, ContentItem, ContentSearch
@@ -37,6 +42,8 @@ POLL_SECONDS = 1.0
 GAP_RETRY_SECONDS = 60.0
 # Not-helpful phrasings kept per item (the latest ones): enough to demote, bounded in memory.
 MAX_REJECTED = 20
+# session.info key: the item ids a transaction changed, applied to the index after it commits.
+_CHANGED = "revalign.content_changed"
 
 
 @dataclass
@@ -193,6 +200,28 @@ class IndexKeeper:
             self._index.remove(str(i) for i in gone)
         return stats
 
+    def note_changes(self, session: Session, item_ids: Iterable[int]) -> list[int]:
+        """Log these items as changed (other processes follow the log) and apply them to this
+        process's index in the background once `session`'s transaction commits."""
+        ids = sorted({int(i) for i in item_ids})
+        library.log_change(session, ids)
+        if ids:
+            pending = session.info.get(_CHANGED)
+            if pending is None:
+                pending = session.info[_CHANGED] = set()
+                event.listen(session, "after_commit", self._committed)
+                event.listen(session, "after_soft_rollback", _rolled_back)
+            pending.update(ids)
+        return ids
+
+    def _committed(self, session: Session) -> None:
+        if session.in_nested_transaction():  # a savepoint released: the outer transaction may still roll back
+            return
+        pending: set[int] = session.info.get(_CHANGED, set())
+        ids = set(pending)
+        pending.clear()
+        self.refresh_soon(ids)
+
     def refresh_soon(self, item_ids: Iterable[int]) -> None:
         """Apply these items' changes in the background: the caller (a Slack listener) returns now."""
         ids = {int(i) for i in item_ids}
@@ -290,3 +319,8 @@ class IndexKeeper:
                 with self._idle:
                     self._busy = False
                     self._idle.notify_all()
+
+
+def _rolled_back(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction: nothing it changed is kept
+        session.info.get(_CHANGED, set()).clear()

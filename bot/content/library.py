@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -201,15 +201,9 @@ def read_file(path: Path, fmt: str, vocabulary: Vocabulary) -> ParsedFile:
 
 
 def item_data(item: ContentItem) -> ItemData:
-    return ItemData(
-        title=item.title,
-        url=item.url,
-        type=item.type,
-        stage=item.stage,
-        persona=item.persona,
-        summary=item.summary or "",
-        objections=tuple(item.objections or ()),
-    )
+    """A stored item in the library file's terms: to tell an unchanged row, and to export."""
+    stored = {name: getattr(item, name) for name in FIELDS}
+    return ItemData(**{**stored, "summary": item.summary or "", "objections": tuple(item.objections or ())})
 
 
 def log_change(session: Session, item_ids: Iterable[int]) -> None:
@@ -260,37 +254,12 @@ def _apply(item: ContentItem, row: ItemData) -> None:
 
 
 def export_items(session: Session, fmt: str) -> str:
-    items = session.scalars(select(ContentItem).order_by(ContentItem.id)).all()
+    rows = [item_data(i) for i in session.scalars(select(ContentItem).order_by(ContentItem.id))]
     if fmt == "jsonl":
-        return "".join(
-            json.dumps(
-                {
-                    "title": i.title,
-                    "url": i.url,
-                    "type": i.type,
-                    "stage": i.stage,
-                    "persona": i.persona,
-                    "summary": i.summary or "",
-                    "objections": list(i.objections or []),
-                },
-                ensure_ascii=False,
-            )
-            + "\n"
-            for i in items
-        )
+        return "".join(json.dumps(asdict(row), ensure_ascii=False) + "\n" for row in rows)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(FIELDS)
-    for i in items:
-        writer.writerow(
-            [
-                i.title,
-                i.url,
-                i.type,
-                i.stage,
-                i.persona,
-                i.summary or "",
-                ";".join(o.replace(";", ",") for o in i.objections or []),
-            ]
-        )
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**asdict(row), "objections": ";".join(o.replace(";", ",") for o in row.objections)})
     return buffer.getvalue()

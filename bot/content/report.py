@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Integer, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session
 
+from bot.content.items import ItemRef
 from bot.content.vocabulary import DEFAULT_STAGES
 from bot.errors import InvalidInput
 from bot.models.content import ContentEvent, ContentItem, ContentSearch
@@ -27,20 +28,7 @@ PERIOD_HELP = "`30d`, `12w`, `week`, `month`, `quarter`, `year`, `all` or a star
 
 
 @dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime
-    label: str
-
-
-@dataclass
-class ItemUsage:
-    id: int
-    title: str
-    url: str
-    type: str
-    stage: str
-    persona: str
+class ItemUsage(ItemRef):
     shown: int = 0  # searches whose results included it
     shares: int = 0
     helpful: int = 0
@@ -100,6 +88,15 @@ class ContentReport:
 
 
 # --- the period ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Period:
+    """The report's time window; the end is "now"."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+
 _SPAN = re.compile(r"^(\d{1,4})\s*(d|day|days|w|wk|week|weeks)$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
@@ -147,20 +144,6 @@ def _in(column, period: Period):
 
 
 def build_report(session: Session, period: Period) -> ContentReport:
-    items = {
-        row.id: ItemUsage(row.id, row.title, row.url, row.type, row.stage, row.persona)
-        for row in session.execute(
-            select(
-                ContentItem.id,
-                ContentItem.title,
-                ContentItem.url,
-                ContentItem.type,
-                ContentItem.stage,
-                ContentItem.persona,
-            )
-        )
-    }
-
     # Times each item was shown: the searches' result lists, unnested and grouped in the database.
     result_ids = _result_ids(session)
     shown_id = cast(result_ids.c.value, Integer)
@@ -171,10 +154,11 @@ def build_report(session: Session, period: Period) -> ContentReport:
         .where(_in(ContentSearch.created_at, period))
         .group_by(shown_id)
     )
+    counts: dict[int, dict[str, int]] = defaultdict(dict)  # item id -> {"shown": n, "share": n, ...}
+    last_used: dict[int, datetime] = {}
     for item_id, count, last in shown_rows:
-        item = items.get(int(item_id))
-        if item is not None:
-            item.shown, item.last_used = int(count), _as_utc(last)
+        counts[int(item_id)]["shown"] = int(count)
+        _note_use(last_used, int(item_id), last)
 
     event_rows = session.execute(
         select(ContentEvent.item_id, ContentEvent.kind, func.count(), func.max(ContentEvent.created_at))
@@ -184,22 +168,26 @@ def build_report(session: Session, period: Period) -> ContentReport:
     totals = {"share": 0, "helpful": 0, "not_helpful": 0}
     for item_id, kind, count, last in event_rows:
         totals[kind] = totals.get(kind, 0) + int(count)
-        item = items.get(item_id)
-        if item is None:
-            continue
-        if kind == "share":
-            item.shares = int(count)
-        elif kind == "helpful":
-            item.helpful = int(count)
-        elif kind == "not_helpful":
-            item.not_helpful = int(count)
-        when = _as_utc(last)
-        if when is not None and (item.last_used is None or when > item.last_used):
-            item.last_used = when
+        counts[item_id][kind] = int(count)
+        _note_use(last_used, item_id, last)
 
-    for item_id, phrasings in _not_helpful_phrasings(session, period).items():
-        if item_id in items:
-            items[item_id].not_helpful_phrasings = phrasings
+    phrasings = _not_helpful_phrasings(session, period)
+    items = {}
+    for row in session.execute(
+        select(
+            ContentItem.id, ContentItem.title, ContentItem.url, ContentItem.type, ContentItem.stage, ContentItem.persona
+        )
+    ):
+        counted = counts.get(row.id, {})
+        items[row.id] = ItemUsage(
+            *row,
+            shown=counted.get("shown", 0),
+            shares=counted.get("share", 0),
+            helpful=counted.get("helpful", 0),
+            not_helpful=counted.get("not_helpful", 0),
+            last_used=last_used.get(row.id),
+            not_helpful_phrasings=phrasings.get(row.id, ()),
+        )
 
     ordered = sorted(items.values(), key=lambda i: (-i.shown, -i.shares, i.title.lower(), i.id))
     searches, no_match, top_objections = _searches(session, period)
@@ -306,6 +294,12 @@ def _stages(items: list[ItemUsage]) -> list[StageUsage]:
         row[4] += item.not_helpful
         row[5] += 1 if item.shares == 0 else 0
     return [StageUsage(stage, *values) for stage, values in sorted(sums.items(), key=lambda kv: _stage_order(kv[0]))]
+
+
+def _note_use(last_used: dict[int, datetime], item_id: int, when) -> None:
+    when = _as_utc(when)
+    if when is not None and (item_id not in last_used or when > last_used[item_id]):
+        last_used[item_id] = when
 
 
 def _stage_order(stage: str) -> tuple[int, str]:

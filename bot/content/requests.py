@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -88,36 +88,37 @@ def _view(row: ContentRequest) -> RequestView:
     return RequestView(row.id, row.gap_id, row.user_id, row.need, row.prospect, row.stage, row.due_date, row.created_at)
 
 
-def validate(need: str, prospect: str, due: date | None, today: date) -> tuple[str, str]:
-    """Cleaned (need, prospect); raises InvalidInput naming the field's problem."""
-    need = " ".join((need or "").split())
+@dataclass(frozen=True)
+class RequestForm:
+    """What the rep filled in on the request modal."""
+
+    need: str
+    prospect: str = ""
+    stage: str = ""
+    due: date | None = None
+
+
+def validate(form: RequestForm, today: date) -> RequestForm:
+    """The form with need and prospect cleaned; raises InvalidInput naming the field's problem."""
+    need = " ".join((form.need or "").split())
     if not has_words(need):
         raise InvalidInput("Say in words what you need, e.g. “a case study for a hospital on-prem install”.")
     if len(need) > MAX_NEED:
         raise InvalidInput(f"Keep what you need under {MAX_NEED} characters.")
-    prospect = " ".join((prospect or "").split())
+    prospect = " ".join((form.prospect or "").split())
     if len(prospect) > MAX_PROSPECT:
         raise InvalidInput(f"Keep the prospect under {MAX_PROSPECT} characters.")
-    if due is not None and due < today:
+    if form.due is not None and form.due < today:
         raise InvalidInput("The due date is in the past.")
-    return need, prospect
+    return replace(form, need=need, prospect=prospect)
 
 
 def file_request(
-    session: Session,
-    *,
-    user_id: str,
-    channel_id: str,
-    search_id: int,
-    need: str,
-    prospect: str,
-    stage: str,
-    due: date | None,
-    now: datetime,
+    session: Session, form: RequestForm, *, user_id: str, channel_id: str, search_id: int | None, now: datetime
 ) -> FiledRequest:
-    """Record a request on its search's gap. A search that found content the rep says does not fit
-    gets a gap of its own, so marketing sees the ask."""
-    search = session.get(ContentSearch, search_id)
+    """Record a (validated) request on its search's gap. A search that found content the rep says
+    does not fit gets a gap of its own, so marketing sees the ask."""
+    search = session.get(ContentSearch, search_id) if search_id is not None else None
     if search is None:
         raise NotFound("That search is too old to request content from; run /content again.")
     gap = session.get(ContentGap, search.gap_id) if search.gap_id else None
@@ -129,10 +130,10 @@ def file_request(
         search_id=search.id,
         user_id=user_id,
         channel_id=channel_id or "",
-        need=need,
-        prospect=prospect,
-        stage=stage or "",
-        due_date=due,
+        need=form.need,
+        prospect=form.prospect,
+        stage=form.stage or "",
+        due_date=form.due,
         created_at=now,
     )
     session.add(row)
@@ -151,12 +152,6 @@ def search_query(services: Services, search_id: int, user_id: str) -> str:
         if search is None:
             raise NotFound("That search is too old to request content from; run /content again.")
         return search.query
-
-
-def file(services: Services, **fields) -> FiledRequest:
-    """`file_request` in its own transaction, on the services' clock."""
-    with services.db.session() as session:
-        return file_request(session, now=services.now(), **fields)
 
 
 def requests_by_gap(session: Session, gap_ids: list[int], per_gap: int = 3) -> dict[int, GapRequests]:

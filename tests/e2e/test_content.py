@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_settings, text_of
-from tests.helpers import DEMO_SLICE, demo_slice_rows
+from tests.helpers import DEMO_SLICE, demo_slice_rows, import_content, search_content
 from tests.slack_requests import plain_value
 
 MARKETER = "U0MKT0001"
@@ -34,12 +34,8 @@ def library_vectors(embedder):
 
 
 def seed_library(services, vectors, rows=None):
-    from bot.content import library
-
     services.content.cache.put_many(services.embedder.model_id, vectors)
-    text = "".join(json.dumps(r) + "\n" for r in (rows if rows is not None else demo_slice_rows()))
-    parsed = library.parse_text(text, "jsonl", services.content.vocabulary)
-    return services.content.import_parsed(parsed)
+    return import_content(services, rows if rows is not None else demo_slice_rows())
 
 
 @pytest.fixture
@@ -168,7 +164,7 @@ def test_helpful_learns_the_phrasing_and_marketers_can_remove_it(content_app):
     assert "rank" in thanks["text"] and query in thanks["text"]
     assert services.content.wait_for_index()  # the index learns off the request path
     assert services.content.index.get(str(target)).learned == (query,)
-    again = services.content.search(query, user_id=REP, record=False)
+    again = search_content(services, query, user_id=REP, record=False)
     assert again.results[0].item.id == target and again.results[0].reason_kind == "learned"
     unhelpful = content_app.action("content_not_helpful", f"{search_id}:{target}", user_id=REP)
     assert "didn't help" in unhelpful["text"]
@@ -231,7 +227,7 @@ def test_marketers_tag_objections_from_a_modal(content_app):
     assert done.status == 200 and done.json()["response_action"] == "update"
     assert services.content.wait_for_index()  # tagged off the request path
     assert objection in services.content.index.get(str(target)).objections
-    result = services.content.search("the Vantage contract auto-renews, says legal", user_id=REP, record=False)
+    result = search_content(services, "the Vantage contract auto-renews, says legal", user_id=REP, record=False)
     assert result.results[0].item.id == target and result.results[0].reason_kind == "tag"
 
     sneaky = content_app.send.view_submission("content_tag", {
@@ -317,11 +313,11 @@ def test_reimport_embeds_nothing_and_a_changed_summary_embeds_only_its_text(cont
     changed = seed_library(services, library_vectors, rows)
     assert changed.report.updated == 1 and 1 <= changed.embedded <= 3
     # A new process builds its index from the database cache without embedding anything.
-    from bot.content.service import ContentService
+    from bot.content.resources import ContentResources
 
-    fresh = ContentService(services)
-    fresh.ensure_loaded()
-    assert fresh.last_load_stats.embedded == 0 and len(fresh.index) == len(rows)
+    fresh = ContentResources(services)
+    fresh.keeper.ensure_loaded()
+    assert fresh.keeper.last_load_stats.embedded == 0 and len(fresh.index) == len(rows)
     # Vectors are keyed by model: another model finds none of them.
     hashes = list(library_vectors)[:5]
     assert len(services.content.cache.get_many(services.embedder.model_id, hashes)) == 5
@@ -334,7 +330,7 @@ def test_a_second_process_on_the_same_database_follows_changes(content_app, data
     other = Services(make_settings(database_url, content_app.slack.api_url), clock=content_app.clock,
                      embedder=embedder)
     try:
-        other.content.poll_seconds = 0.2
+        other.content.keeper.poll_seconds = 0.2
         other.content.start()
         assert len(other.content.index) == len(DEMO_SLICE)
         row = {"title": "Lumen for Airline Crew Scheduling", "url": "https://content.lumen.example/case_study/air",
@@ -351,13 +347,45 @@ def test_a_second_process_on_the_same_database_follows_changes(content_app, data
                 time.sleep(0.1)
 
         wait_until(lambda: str(new_id) in other.content.index, "the new item")
-        found = other.content.search("our airline crew rostering is a mess", user_id=REP, record=False)
+        found = search_content(other, "our airline crew rostering is a mess", user_id=REP, record=False)
         assert found.results[0].item.id == new_id
-        content_app.services.content.delete_item(row["url"])
-        assert str(new_id) not in content_app.services.content.index
+        from bot.content import catalog
+
+        services = content_app.services
+        with services.db.session() as session:
+            catalog.delete_item(session, services.content.keeper, row["url"])
+        assert services.content.wait_for_index()  # this process drops it right after the commit
+        assert str(new_id) not in services.content.index
         wait_until(lambda: str(new_id) not in other.content.index, "the deletion")
     finally:
         other.close()
+
+
+def test_this_process_applies_a_change_to_its_index_only_once_the_transaction_commits(content_app):
+    """The domain logs changes in the caller's transaction; the index re-reads them after the
+    commit, not when a savepoint inside it is released (it would read the old rows)."""
+    from bot.models.content import ContentItem
+
+    services = content_app.services
+    keeper = services.content.keeper
+    target = item_id_by_url(services, demo_slice_rows()[0]["url"])
+
+    def objections() -> tuple[str, ...]:
+        assert keeper.wait_idle()
+        return services.content.index.get(str(target)).objections
+
+    with services.db.session() as session:
+        with session.begin_nested():
+            item = session.get(ContentItem, target)
+            item.objections = [*item.objections, "our board wants a second vendor"]
+            keeper.note_changes(session, [item.id])
+        assert "our board wants a second vendor" not in objections()  # savepoint released: not yet
+    assert "our board wants a second vendor" in objections()  # committed: applied
+    with pytest.raises(RuntimeError), services.db.session() as session:
+        session.get(ContentItem, target).objections = ["nothing of this is kept"]
+        keeper.note_changes(session, [target])
+        raise RuntimeError("the request failed")
+    assert "our board wants a second vendor" in objections()
 
 
 def test_sync_picks_up_change_ids_committed_out_of_order(services, library_vectors):
@@ -366,7 +394,7 @@ def test_sync_picks_up_change_ids_committed_out_of_order(services, library_vecto
     from bot.models.content import ContentChange, ContentItem
 
     reader = services.content
-    reader.ensure_loaded()
+    reader.keeper.ensure_loaded()
     rows = demo_slice_rows()[:2]
     with services.db.session() as session:  # items written without logging (as if mid-transaction elsewhere)
         for i, row in enumerate(rows, start=1):
@@ -375,8 +403,8 @@ def test_sync_picks_up_change_ids_committed_out_of_order(services, library_vecto
                                     persona=data.persona, summary=data.summary, objections=list(data.objections)))
         session.add(ContentChange(id=7, item_id=2))
     reader.cache.put_many(services.embedder.model_id, library_vectors)
-    assert reader.sync() == 1 and "2" in reader.index and "1" not in reader.index
+    assert reader.keeper.sync() == 1 and "2" in reader.index and "1" not in reader.index
     with services.db.session() as session:
         session.add(ContentChange(id=5, item_id=1))  # the "late" commit of an earlier id
-    assert reader.sync() == 1 and "1" in reader.index
-    assert reader.sync() == 0
+    assert reader.keeper.sync() == 1 and "1" in reader.index
+    assert reader.keeper.sync() == 0

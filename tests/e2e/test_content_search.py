@@ -7,13 +7,11 @@ written into each test database's embedding cache (the real model; nothing re-em
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import text_of
-from tests.helpers import DEMO_SLICE, demo_slice_rows
+from tests.helpers import DEMO_SLICE, demo_slice_rows, import_content, search_content
 
 REP = "U0REP0001"
 OTHER_REP = "U0REP0002"
@@ -33,12 +31,9 @@ def slice_vectors(embedder):
 
 @pytest.fixture
 def app(slack_app, slice_vectors):
-    from bot.content import library
-
     services = slack_app.services
     services.content.cache.put_many(services.embedder.model_id, slice_vectors)
-    text = "".join(json.dumps(r) + "\n" for r in demo_slice_rows())
-    outcome = services.content.import_parsed(library.parse_text(text, "jsonl", services.content.vocabulary))
+    outcome = import_content(services, demo_slice_rows())
     assert outcome.report.added == len(DEMO_SLICE)
     return slack_app
 
@@ -101,7 +96,7 @@ def test_more_results_belongs_to_the_searcher_and_the_page_size_setting_holds(ap
 
 
 def test_content_results_setting_sets_the_page(services, fake_slack, clock, embedder, slice_vectors, database_url):
-    from bot.content import library
+    from bot.content.search import more_results
     from bot.services import Services
     from tests.conftest import make_settings
 
@@ -109,11 +104,12 @@ def test_content_results_setting_sets_the_page(services, fake_slack, clock, embe
                    embedder=embedder)
     try:
         two.content.cache.put_many(embedder.model_id, slice_vectors)
-        text = "".join(json.dumps(r) + "\n" for r in demo_slice_rows())
-        two.content.import_parsed(library.parse_text(text, "jsonl", two.content.vocabulary))
-        first = two.content.search(PRICE, user_id=REP)
+        import_content(two, demo_slice_rows())
+        first = search_content(two, PRICE, user_id=REP)
         assert len(first.results) == 2 and first.has_more
-        more = two.content.more_results(user_id=REP, search_id=first.search_id)
+        with two.db.session() as session:
+            more = more_results(session, two.content.index, user_id=REP, search_id=first.search_id,
+                                page=two.settings.content_results)
         assert len(more.results) == 4 and [r.item.id for r in more.results[:2]] == [r.item.id for r in first.results]
     finally:
         two.close()
@@ -153,17 +149,17 @@ def test_not_helpful_demotes_the_item_for_similar_phrasings_only(app):
     search_id = buttons(reply, "content_more")[0]["value"]
     top = shown_ids(reply)[0]
     similar = "we are twice the price of Vantage"
-    assert services.content.search(similar, user_id=REP, record=False).results[0].item.id == top
-    unrelated_before = [r.item.id for r in services.content.search(
-        "does lumen have a HIPAA BAA", user_id=REP, record=False).results]
+    assert search_content(services, similar, user_id=REP, record=False).results[0].item.id == top
+    unrelated_before = [r.item.id for r in search_content(
+        services, "does lumen have a HIPAA BAA", user_id=REP, record=False).results]
     answer = app.action("content_not_helpful", f"{search_id}:{top}", user_id=REP)
     assert "didn't help" in answer["text"] and "rank it lower" in answer["text"]
     assert services.content.wait_for_index()
     assert PRICE in services.content.index.get(str(top)).rejected
-    after = [r.item.id for r in services.content.search(similar, user_id=REP, k=5, record=False).results]
+    after = [r.item.id for r in search_content(services, similar, user_id=REP, k=5, record=False).results]
     assert after[0] != top
-    unrelated_after = [r.item.id for r in services.content.search(
-        "does lumen have a HIPAA BAA", user_id=REP, record=False).results]
+    unrelated_after = [r.item.id for r in search_content(
+        services, "does lumen have a HIPAA BAA", user_id=REP, record=False).results]
     assert unrelated_after == unrelated_before  # other phrasings are not affected
 
 
@@ -177,7 +173,7 @@ def test_helpful_is_acknowledged_before_the_index_learns_and_then_ranks_it_for_t
     assert "rank" in thanks["text"]
     assert services.content.wait_for_index()
     assert services.content.index.get(str(pick)).learned == (query,)
-    other = services.content.search(query, user_id=OTHER_REP, record=False)
+    other = search_content(services, query, user_id=OTHER_REP, record=False)
     assert other.results[0].item.id == pick and other.results[0].reason_kind == "learned"
 
 

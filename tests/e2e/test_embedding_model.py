@@ -3,11 +3,10 @@ PostgreSQL. Tested with a tiny randomly initialised BERT built here (no download
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.conftest import make_settings
+from tests.helpers import import_content, search_content
 
 ROWS = [
     {"title": "Lumen Pricing FAQ", "url": "https://content.example/pricing", "type": "pricing_faq",
@@ -45,19 +44,17 @@ def tiny_model(tmp_path_factory):
 
 
 def test_a_local_model_path_re_embeds_the_library_with_progress(database_url, fake_slack, clock, tiny_model, capfd):
-    from bot.content import library
     from bot.services import Services
 
     services = Services(make_settings(database_url, fake_slack.api_url,
                                       REVALIGN_EMBEDDING_MODEL=str(tiny_model)), clock=clock)
     try:
         assert services.embedder.model_id == "tiny-bert-st" and services.embedder.dim == 32
-        text = "".join(json.dumps(r) + "\n" for r in ROWS)
-        outcome = services.content.import_parsed(library.parse_text(text, "jsonl", services.content.vocabulary))
+        outcome = import_content(services, ROWS)
         assert outcome.report.added == 2 and outcome.embedded > 0
         assert "embedding the content library with tiny-bert-st" in capfd.readouterr().err
         assert services.content.cache.count("tiny-bert-st") == outcome.embedded
-        found = services.content.search("too expensive", user_id="U0REP0001", record=False)
+        found = search_content(services, "too expensive", user_id="U0REP0001", record=False)
         assert {r.item.title for r in found.results} <= {r["title"] for r in ROWS} and found.results
     finally:
         services.close()
@@ -65,7 +62,7 @@ def test_a_local_model_path_re_embeds_the_library_with_progress(database_url, fa
     again = Services(make_settings(database_url, fake_slack.api_url, REVALIGN_EMBEDDING_MODEL=str(tiny_model)),
                      clock=clock)
     try:
-        again.content.ensure_loaded()
-        assert again.content.last_load_stats.embedded == 0 and len(again.content.index) == 2
+        again.content.keeper.ensure_loaded()
+        assert again.content.keeper.last_load_stats.embedded == 0 and len(again.content.index) == 2
     finally:
         again.close()
