@@ -35,7 +35,8 @@ def request_button(ack, body, action, client, context) -> None:
     ack()
     services: Services = context["services"]
     search_id = parse_id(action.get("value"))
-    query = content_requests.search_query(services, search_id, body["user"]["id"])
+    with services.db.session() as session:
+        query = content_requests.search_query(session, search_id)
     channel_id = (body.get("channel") or {}).get("id", "")
     open_request_modal(services, client, body["trigger_id"], query, search_id=search_id, channel_id=channel_id)
 

@@ -101,12 +101,12 @@ def tag_submit(ack, body, view, client, context) -> None:
                 gap_id=gap_id,
                 now=services.now(),
             )
+            if gap_id is not None and tagged:  # the same transaction: tagged and answered, or neither
+                gap_closing.record_tagged_answer(session, gap_id, tagged[0].id)
     except RevalignError as exc:  # PermissionDenied included: shown on the objection field
         ack(response_action="errors", errors={"objection": bk.truncate(str(exc), 150)})
         return
     ack(response_action="update", view=render.tagged_view(objection, tagged))
-    if gap_id is not None and tagged:
-        gap_closing.record_tagged_answer(services, gap_id, tagged[0].id)
     after_change(services, client, user_id)
 
 

@@ -144,14 +144,13 @@ def close_answered_gaps(
     return closed
 
 
-def record_tagged_answer(services: Services, gap_id: int, item_id: int) -> None:
+def record_tagged_answer(session: Session, gap_id: int, item_id: int) -> None:
     """A gap tagged from its own button: remember which item answers it (for its requesters)."""
-    with services.db.session() as session:
-        session.execute(
-            update(ContentGap)
-            .where(ContentGap.id == gap_id, ContentGap.answered_item_id.is_(None))
-            .values(answered_item_id=item_id)
-        )
+    session.execute(
+        update(ContentGap)
+        .where(ContentGap.id == gap_id, ContentGap.answered_item_id.is_(None))
+        .values(answered_item_id=item_id)
+    )
 
 
 @dataclass(frozen=True)

@@ -145,13 +145,12 @@ def file_request(
     return FiledRequest(_view(row), gap.objection, requesters)
 
 
-def search_query(services: Services, search_id: int, user_id: str) -> str:
+def search_query(session: Session, search_id: int) -> str:
     """What the rep searched, to start the request's "what do you need" with."""
-    with services.db.session() as session:
-        search = session.get(ContentSearch, search_id)
-        if search is None:
-            raise NotFound("That search is too old to request content from; run /content again.")
-        return search.query
+    search = session.get(ContentSearch, search_id)
+    if search is None:
+        raise NotFound("That search is too old to request content from; run /content again.")
+    return search.query
 
 
 def requests_by_gap(session: Session, gap_ids: list[int], per_gap: int = 3) -> dict[int, GapRequests]:

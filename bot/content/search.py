@@ -50,6 +50,7 @@ class SearchOutcome:
     gap_id: int | None = None
     weak: bool = False  # a match, but possibly a weak one
     has_more: bool = False  # More results would show more
+    missing_terms: tuple[str, ...] = ()  # acronyms the rep named that no item mentions ("FERPA")
 
 
 def validate_filters(vocabulary: Vocabulary, filters: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
@@ -100,7 +101,16 @@ def search(
         )
     # one more than shown: tells whether More results has anything to show
     result: SearchResult = index.search(text, k=k + 1, filters=filters or None)
-    outcome = SearchOutcome(None, text, filters, [], result.confident, float(result.confidence), weak=result.weak)
+    outcome = SearchOutcome(
+        None,
+        text,
+        filters,
+        [],
+        result.confident,
+        float(result.confidence),
+        weak=result.weak,
+        missing_terms=result.missing_terms,
+    )
     outcome.results = _results(session, result.hits[:k])
     outcome.has_more = len(result.hits) > k and k < MAX_RESULTS
     if not record:
@@ -161,6 +171,7 @@ def more_results(session: Session, index: ContentIndex, *, user_id: str, search_
         gap_id=search_row.gap_id,
         weak=bool(result.weak),
         has_more=extra > 0 and len(results) < MAX_RESULTS,
+        missing_terms=result.missing_terms if not search_row.confident else (),
     )
 
 

@@ -42,6 +42,9 @@ def filters_text(filters: dict) -> str:
 def _intro(outcome: SearchOutcome, query: str, where: str) -> str:
     if not outcome.confident:
         intro = f":warning: *No good match* for “{query}”{where}. I noted it as a content gap so marketing can fill it."
+        if outcome.missing_terms:
+            names = ", ".join(f"*{bk.escape(term)}*" for term in outcome.missing_terms[:5])
+            intro += f"\nNothing in the library mentions {names}."
         if outcome.results:
             intro += "\nThe closest items are *weak matches* — check before you send them:"
         elif outcome.filters:

@@ -208,3 +208,18 @@ def test_no_good_match_offers_request_content_with_the_search_id(app):
     assert valid_block_kit(reply)
     good = app.command("/content", PRICE, user_id=REP)
     assert buttons(good, "content_request") == [] and "No good match" not in text_of(good)
+
+
+def test_an_ask_naming_a_standard_the_library_never_mentions_is_a_gap_and_says_so(app):
+    from bot.models.content import ContentGap
+
+    reply = app.command("/content", "k-12 district & legal wants our FERPA language for student records", user_id=REP)
+    text = text_of(reply)
+    assert "No good match" in text and "Nothing in the library mentions *FERPA*" in text
+    assert buttons(reply, "content_request") and valid_block_kit(reply)
+    with app.services.db.session() as session:
+        assert [g.objection for g in session.scalars(select(ContentGap))] == [
+            "k-12 district & legal wants our FERPA language for student records"
+        ]
+    known = app.command("/content", "infosec wants our SOC 2 report", user_id=REP)
+    assert "No good match" not in text_of(known) and "Nothing in the library mentions" not in text_of(known)
