@@ -13,20 +13,9 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import partial
 
-from bot.crm.records import (
-    DEAL,
-    EPOCH,
-    LEAD,
-    CheckResult,
-    CrmError,
-    Page,
-    RateLimited,
-    Record,
-    clip,
-    parse_amount,
-    parse_time,
-)
+from bot.crm.records import DEAL, LEAD, CheckResult, CrmError, Page, RateLimited, Record, build_record, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -226,58 +215,50 @@ class HubSpotConnector:
     def _record(self, object_type: str, obj: dict, owners: dict[str, str]) -> Record:
         p = obj.get("properties") or {}
         object_id = str(obj["id"])
-        created = parse_time(p.get("createdate")) or parse_time(obj.get("createdAt"))
-        modified = parse_time(p.get(MODIFIED[object_type])) or parse_time(obj.get("updatedAt")) or created or EPOCH
         owner_id = str(p.get("hubspot_owner_id") or "")
+        build = partial(
+            build_record,
+            object_type,
+            object_id,
+            created=(p.get("createdate"), obj.get("createdAt")),
+            modified=(p.get(MODIFIED[object_type]), obj.get("updatedAt")),
+            owner_id=owner_id,
+            owner_email=owners.get(owner_id, ""),
+        )
         if object_type == LEAD:
-            events: list[tuple[str, datetime]] = []
+            full_name = f"{p.get('firstname') or ''} {p.get('lastname') or ''}"
+            record = build(
+                name=full_name if full_name.split() else p.get("email"),  # a contact with no name: its e-mail
+                email=p.get("email"),
+                stage=p.get("lifecyclestage"),
+                status=p.get("hs_lead_status"),
+                first_activity=p.get("hs_sa_first_engagement_date"),
+                last_activity=p.get("notes_last_contacted"),
+                url=self._url("0-1", object_id),
+            )
             for stage in LIFECYCLE_STAGES:
                 entered = parse_time(p.get(f"hs_lifecyclestage_{stage}_date"))
                 if entered:
-                    events.append((f"lifecyclestage:{stage}", entered))
-            stage = clip(p.get("lifecyclestage"), 128)
-            if stage and not any(e[0] == f"lifecyclestage:{stage}" for e in events):
-                events.append((f"lifecyclestage:{stage}", modified))
-            status = clip(p.get("hs_lead_status"), 128)
-            if status:  # HubSpot keeps no entry date for lead status: first seen by a sync
-                events.append((f"status:{status}", modified))
-            name = clip(f"{p.get('firstname') or ''} {p.get('lastname') or ''}", 255) or clip(p.get("email"), 255)
-            return Record(
-                LEAD,
-                object_id,
-                modified,
-                name=name,
-                email=clip(p.get("email"), 255),
-                stage=stage,
-                status=status,
-                owner_id=owner_id,
-                owner_email=owners.get(owner_id, ""),
-                created_at=created,
-                first_activity_at=parse_time(p.get("hs_sa_first_engagement_date")),
-                last_activity_at=parse_time(p.get("notes_last_contacted")),
-                url=self._url("0-1", object_id),
-                events=events,
-            )
-        stage = clip(p.get("dealstage"), 128)
+                    record.events.append((f"lifecyclestage:{stage}", entered))
+            current = f"lifecyclestage:{record.stage}"
+            if record.stage and not any(e[0] == current for e in record.events):
+                record.events.append((current, record.modified_at))
+            if record.status:  # HubSpot keeps no entry date for lead status: first seen by a sync
+                record.events.append((f"status:{record.status}", record.modified_at))
+            return record
         won = str(p.get("hs_is_closed_won") or "").lower() == "true"
-        closed = won or str(p.get("hs_is_closed") or "").lower() == "true"
-        events = [(f"stage:{stage}", modified)] if stage else []
-        return Record(
-            DEAL,
-            object_id,
-            modified,
-            name=clip(p.get("dealname"), 255),
-            stage=stage,
-            owner_id=owner_id,
-            owner_email=owners.get(owner_id, ""),
-            amount=parse_amount(p.get("amount")),
-            created_at=created,
-            closed_at=parse_time(p.get("closedate")) if closed else None,
+        record = build(
+            name=p.get("dealname"),
+            stage=p.get("dealstage"),
+            amount=p.get("amount"),
+            close_date=p.get("closedate"),
             is_won=won,
-            is_closed=closed,
+            is_closed=won or str(p.get("hs_is_closed") or "").lower() == "true",
             url=self._url("0-3", object_id),
-            events=events,
         )
+        if record.stage:
+            record.events.append((f"stage:{record.stage}", record.modified_at))
+        return record
 
     def _url(self, type_id: str, object_id) -> str:
         if not self.portal_id:

@@ -14,6 +14,9 @@ OBJECT_TYPES = (LEAD, DEAL)
 
 LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a record with no timestamp at all never moves the cursor
+# The widths of crm_records' text columns (bot/models/crm.py): longer CRM values are clipped.
+NAME_WIDTH = 255  # name, email, owner_email
+STAGE_WIDTH = 128  # stage, status
 
 
 @dataclass
@@ -107,3 +110,58 @@ def parse_amount(value: object) -> float | None:
 
 def clip(text: object, limit: int) -> str:
     return " ".join(str(text or "").split())[:limit]
+
+
+def first_time(values: tuple[object, ...]) -> datetime | None:
+    """The first of a CRM's candidate timestamps that parses (a property, then the object's own field)."""
+    for value in values:
+        parsed = parse_time(value)
+        if parsed:
+            return parsed
+    return None
+
+
+def build_record(
+    object_type: str,
+    external_id: str,
+    *,
+    created: tuple[object, ...],
+    modified: tuple[object, ...],
+    name: object = "",
+    email: object = "",
+    stage: object = "",
+    status: object = "",
+    owner_id: str = "",
+    owner_email: object = "",
+    amount: object = None,
+    close_date: object = None,
+    is_won: bool = False,
+    is_closed: bool = False,
+    first_activity: object = None,
+    last_activity: object = None,
+    url: str = "",
+) -> Record:
+    """A Record from a CRM's raw values, the same way for every connector: text folded and clipped to
+    its column, timestamps and amounts parsed (unreadable ones are None), a record never modified
+    counts as modified when created (or at EPOCH), and a deal's close date counts once it is closed.
+    The connector adds the stage events, which it reads from the returned record's stage and times."""
+    created_at = first_time(created)
+    return Record(
+        object_type,
+        external_id,
+        first_time(modified) or created_at or EPOCH,
+        name=clip(name, NAME_WIDTH),
+        email=clip(email, NAME_WIDTH),
+        stage=clip(stage, STAGE_WIDTH),
+        status=clip(status, STAGE_WIDTH),
+        owner_id=owner_id,
+        owner_email=clip(owner_email, NAME_WIDTH),
+        amount=parse_amount(amount),
+        created_at=created_at,
+        closed_at=parse_time(close_date) if is_closed else None,
+        is_won=is_won,
+        is_closed=is_closed,
+        first_activity_at=parse_time(first_activity),
+        last_activity_at=parse_time(last_activity),
+        url=url,
+    )

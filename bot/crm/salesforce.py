@@ -15,21 +15,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypedDict
 
-from bot.crm.records import (
-    DEAL,
-    EPOCH,
-    LEAD,
-    CheckResult,
-    CrmError,
-    Page,
-    RateLimited,
-    Record,
-    clip,
-    parse_amount,
-    parse_time,
-)
+from bot.crm.records import DEAL, LEAD, CheckResult, CrmError, Page, RateLimited, Record, build_record, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -242,50 +231,41 @@ class SalesforceConnector:
             result = self._call("query_more", next_url, identifier_is_url=True)
 
     def _record(self, object_type: str, r: dict) -> Record:
-        created = parse_time(r.get("CreatedDate"))
-        modified = parse_time(r.get("LastModifiedDate")) or created or EPOCH
         owner = r.get("Owner") or {}
-        owner_email = clip(owner.get("Email") if isinstance(owner, dict) else "", 255)
+        sobject = SOBJECT[object_type]
+        build = partial(
+            build_record,
+            object_type,
+            str(r["Id"]),
+            created=(r.get("CreatedDate"),),
+            modified=(r.get("LastModifiedDate"),),
+            owner_id=str(r.get("OwnerId") or ""),
+            owner_email=owner.get("Email") if isinstance(owner, dict) else "",
+            url=f"{self.instance_url}/lightning/r/{sobject}/{r.get('Id')}/view" if self.instance_url else "",
+        )
+        if object_type == LEAD:
+            record = build(
+                name=f"{r.get('FirstName') or ''} {r.get('LastName') or ''}",
+                email=r.get("Email"),
+                stage=r.get("Status"),
+                last_activity=r.get("LastActivityDate"),
+            )
+        else:
+            record = build(
+                name=r.get("Name"),
+                stage=r.get("StageName"),
+                amount=r.get("Amount"),
+                close_date=r.get("CloseDate"),
+                is_won=bool(r.get("IsWon")),
+                is_closed=bool(r.get("IsClosed")),
+            )
         # Salesforce keeps no entry date for a status without field history: a new record's status
         # entered at creation, a changed one when it was last modified (first seen by a sync wins).
-        entered = created if created and created == modified else modified
-        sobject = SOBJECT[object_type]
-        url = f"{self.instance_url}/lightning/r/{sobject}/{r.get('Id')}/view" if self.instance_url else ""
-        if object_type == LEAD:
-            status = clip(r.get("Status"), 128)
-            events = [(f"status:{status}", entered)] if status else []
-            converted = parse_time(r.get("ConvertedDate"))
-            if r.get("IsConverted") and converted:
-                events.append(("status:converted", converted))
-            return Record(
-                LEAD,
-                str(r["Id"]),
-                modified,
-                name=clip(f"{r.get('FirstName') or ''} {r.get('LastName') or ''}", 255),
-                email=clip(r.get("Email"), 255),
-                stage=status,
-                owner_id=str(r.get("OwnerId") or ""),
-                owner_email=owner_email,
-                created_at=created,
-                last_activity_at=parse_time(r.get("LastActivityDate")),
-                url=url,
-                events=events,
-            )
-        stage = clip(r.get("StageName"), 128)
-        closed = bool(r.get("IsClosed"))
-        return Record(
-            DEAL,
-            str(r["Id"]),
-            modified,
-            name=clip(r.get("Name"), 255),
-            stage=stage,
-            owner_id=str(r.get("OwnerId") or ""),
-            owner_email=owner_email,
-            amount=parse_amount(r.get("Amount")),
-            created_at=created,
-            closed_at=parse_time(r.get("CloseDate")) if closed else None,
-            is_won=bool(r.get("IsWon")),
-            is_closed=closed,
-            url=url,
-            events=[(f"stage:{stage}", entered)] if stage else [],
-        )
+        created_at, modified_at = record.created_at, record.modified_at
+        entered = created_at if created_at and created_at == modified_at else modified_at
+        kind = "status" if object_type == LEAD else "stage"  # a lead's Status, an opportunity's StageName
+        if record.stage:
+            record.events.append((f"{kind}:{record.stage}", entered))
+        if object_type == LEAD and r.get("IsConverted") and (converted := parse_time(r.get("ConvertedDate"))):
+            record.events.append(("status:converted", converted))
+        return record

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+from importlib import resources
+from typing import Any
 
 from bot.errors import InvalidInput
 
@@ -68,184 +72,103 @@ class Metric:
         return value < 0 or (bound is not None and value > bound)
 
 
-CATALOG: tuple[Metric, ...] = (
-    # --- marketing-owned base metrics -------------------------------------------
-    Metric(
-        "mqls",
-        "MQLs",
-        COUNT,
-        MARKETING,
-        "Marketing-qualified leads created in the week",
-        default_target=120,
-        aliases=("mql", "marketing qualified leads", "marketing-qualified leads"),
-        key_metric=True,
-    ),
-    Metric(
-        "marketing_spend",
-        "Marketing spend",
-        CURRENCY,
-        MARKETING,
-        "Paid media, events and tools spent in the week",
-        higher_is_better=False,
-        aliases=("spend", "marketing cost", "marketing costs"),
-    ),
-    Metric(
-        "content_shares",
-        "Content shares",
-        COUNT,
-        MARKETING,
-        "Content sent to prospects by reps",
-        default_target=60,
-        aliases=("shares", "content shared"),
-        counted_from_content=True,
-    ),
-    # --- sales-owned base metrics ------------------------------------------------
-    Metric(
-        "sqls",
-        "SQLs",
-        COUNT,
-        SALES,
-        "Sales-qualified leads accepted in the week",
-        default_target=40,
-        aliases=("sql", "sales qualified leads", "sales-qualified leads"),
-        key_metric=True,
-    ),
-    Metric(
-        "mqls_followed_up",
-        "MQLs followed up within SLA",
-        COUNT,
-        SALES,
-        "MQLs a rep contacted within the follow-up SLA",
-        aliases=("mqls followed up", "followed up", "mql follow-ups", "mql follow ups", "followed up within sla"),
-    ),
-    Metric(
-        "deals_won",
-        "Deals won",
-        COUNT,
-        SALES,
-        "Opportunities closed-won in the week",
-        default_target=10,
-        aliases=("won", "wins", "closed won", "deals closed won"),
-    ),
-    Metric(
-        "deals_lost",
-        "Deals lost",
-        COUNT,
-        SALES,
-        "Opportunities closed-lost in the week",
-        higher_is_better=False,
-        aliases=("lost", "losses", "closed lost"),
-    ),
-    Metric(
-        "new_customers",
-        "New customers",
-        COUNT,
-        SALES,
-        "New logos signed in the week",
-        default_target=8,
-        aliases=("customers", "new logos", "logos"),
-    ),
-    Metric(
-        "pipeline_created",
-        "Pipeline created",
-        CURRENCY,
-        SALES,
-        "Value of opportunities opened in the week",
-        default_target=400_000,
-        aliases=("pipeline", "new pipeline", "pipeline generated"),
-        key_metric=True,
-    ),
-    Metric(
-        "revenue_closed",
-        "Revenue closed",
-        CURRENCY,
-        SALES,
-        "Bookings from deals won in the week",
-        default_target=150_000,
-        aliases=("revenue", "bookings", "closed revenue"),
-        key_metric=True,
-    ),
-    Metric(
-        "sales_cycle_days",
-        "Average sales cycle",
-        DAYS,
-        SALES,
-        "Average days from opportunity created to closed-won, for deals won in the week",
-        higher_is_better=False,
-        default_target=45,
-        aliases=("sales cycle", "avg sales cycle", "average sales cycle (days)", "sales cycle days", "cycle"),
-    ),
-    # --- derived ratios ------------------------------------------------------------
-    Metric(
-        "mql_to_sql",
-        "MQL→SQL conversion",
-        PERCENT,
-        SHARED,
-        "SQLs ÷ MQLs",
-        default_target=0.33,
-        aliases=(
-            "mql->sql conversion",
-            "mql to sql conversion",
-            "mql->sql",
-            "mql to sql",
-            "mql sql conversion",
-            "mql-to-sql",
-        ),
-        numerator=("sqls",),
-        denominator=("mqls",),
-        key_metric=True,
-    ),
-    Metric(
-        "sql_to_won",
-        "SQL→won conversion",
-        PERCENT,
-        SALES,
-        "Deals won ÷ SQLs",
-        default_target=0.25,
-        aliases=("sql->won conversion", "sql to won conversion", "sql->won", "sql to won", "sql-to-won"),
-        numerator=("deals_won",),
-        denominator=("sqls",),
-    ),
-    Metric(
-        "win_rate",
-        "Win rate",
-        PERCENT,
-        SALES,
-        "Deals won ÷ (deals won + deals lost)",
-        default_target=0.30,
-        aliases=("winrate", "win %"),
-        numerator=("deals_won",),
-        denominator=("deals_won", "deals_lost"),
-        key_metric=True,
-    ),
-    Metric(
-        "cpa",
-        "Cost per acquisition",
-        CURRENCY,
-        MARKETING,
-        "Marketing spend ÷ new customers",
-        higher_is_better=False,
-        default_target=6_000,
-        aliases=("cac", "cost per customer", "customer acquisition cost"),
-        numerator=("marketing_spend",),
-        denominator=("new_customers",),
-        key_metric=True,
-    ),
-    Metric(
-        "mql_sla",
-        "MQL follow-up SLA compliance",
-        PERCENT,
-        SHARED,
-        "MQLs followed up within SLA ÷ MQLs",
-        default_target=0.90,
-        aliases=("sla compliance", "mql sla", "follow-up sla", "sla", "mql follow-up sla"),
-        numerator=("mqls_followed_up",),
-        denominator=("mqls",),
-        key_metric=True,
-        short_name="MQL follow-up SLA",
-    ),
-)
+# The definitions are data: catalog.toml next to this module (shipped as package data).
+CATALOG_FILE = "catalog.toml"
+_UNITS = (COUNT, CURRENCY, PERCENT, DAYS)
+_OWNERS = (MARKETING, SALES, SHARED)
 
+
+class CatalogError(ValueError):
+    """catalog.toml is wrong; the message names the metric and the field."""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# What the file must hold for each of Metric's field types (annotations are strings
+# here, `from __future__ import annotations`). A field of a type not listed fails at import.
+_FIELD_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "float | None": (_is_number, "a number"),
+    "tuple[str, ...]": (_is_strings, "a list of strings"),
+}
+_FIELDS = {f.name: _FIELD_TYPES[str(f.type)] for f in fields(Metric)}
+_REQUIRED = [f.name for f in fields(Metric) if f.default is MISSING]
+
+
+def _metric(position: int, entry: object) -> Metric:
+    """One [[metric]] table as a Metric, or CatalogError naming it and the wrong field."""
+    where = f"{CATALOG_FILE}: metric {position}"
+    if not isinstance(entry, dict):
+        raise CatalogError(f"{where} is not a table")
+    if isinstance(entry.get("key"), str):
+        where += f" ({entry['key']!r})"
+    for name in entry:
+        if name not in _FIELDS:
+            raise CatalogError(f"{where}: unknown field {name!r} (fields: {', '.join(_FIELDS)})")
+    for name in _REQUIRED:
+        if name not in entry:
+            raise CatalogError(f"{where}: field {name!r} is missing")
+    values: dict[str, Any] = {}
+    for name, value in entry.items():
+        check, expected = _FIELDS[name]
+        if not check(value):
+            raise CatalogError(f"{where}: field {name!r} must be {expected}, not {value!r}")
+        if name in _REQUIRED and not value.strip():
+            raise CatalogError(f"{where}: field {name!r} is empty")
+        values[name] = tuple(value) if isinstance(value, list) else value
+    if values["unit"] not in _UNITS:
+        raise CatalogError(f"{where}: field 'unit' must be one of {', '.join(_UNITS)}, not {values['unit']!r}")
+    if values["owner"] not in _OWNERS:
+        raise CatalogError(f"{where}: field 'owner' must be one of {', '.join(_OWNERS)}, not {values['owner']!r}")
+    if values.get("numerator") and not values.get("denominator"):
+        # Without a denominator it would silently be a base metric that can be typed in.
+        raise CatalogError(f"{where}: field 'numerator' needs a 'denominator'")
+    if values.get("denominator") and not values.get("numerator"):
+        raise CatalogError(f"{where}: field 'denominator' needs a 'numerator'")
+    return Metric(**values)
+
+
+def parse_catalog(text: str) -> tuple[Metric, ...]:
+    """catalog.toml's text as the catalog, checked: unique keys, ratios made of known base metrics."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{CATALOG_FILE}: {exc}") from exc
+    entries = document.get("metric")
+    if set(document) != {"metric"} or not isinstance(entries, list):
+        raise CatalogError(f"{CATALOG_FILE}: expected only [[metric]] tables, found {', '.join(document) or 'none'}")
+    metrics = tuple(_metric(position, entry) for position, entry in enumerate(entries, start=1))
+    by_key: dict[str, Metric] = {}
+    for position, metric in enumerate(metrics, start=1):
+        where = f"{CATALOG_FILE}: metric {position} ({metric.key!r})"
+        if metric.key in by_key:
+            raise CatalogError(f"{where}: field 'key' repeats an earlier metric's key")
+        by_key[metric.key] = metric
+    for position, metric in enumerate(metrics, start=1):
+        where = f"{CATALOG_FILE}: metric {position} ({metric.key!r})"
+        for name in ("numerator", "denominator"):
+            for part in getattr(metric, name):
+                if part not in by_key:
+                    raise CatalogError(f"{where}: field {name!r} names {part!r}, which is not a metric")
+                if by_key[part].is_ratio:
+                    raise CatalogError(
+                        f"{where}: field {name!r} names {part!r}, a ratio; ratios are made of base metrics"
+                    )
+    return metrics
+
+
+def _load_catalog() -> tuple[Metric, ...]:
+    return parse_catalog(resources.files("bot.kpis").joinpath(CATALOG_FILE).read_text(encoding="utf-8"))
+
+
+CATALOG: tuple[Metric, ...] = _load_catalog()
 BY_KEY: dict[str, Metric] = {m.key: m for m in CATALOG}
 BASE_METRICS = tuple(m for m in CATALOG if not m.is_ratio)
 RATIO_METRICS = tuple(m for m in CATALOG if m.is_ratio)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.crm.funnel import StageMap, add_business_days, parse_sla
-from bot.crm.records import parse_amount, parse_time
+from bot.crm.records import DEAL, EPOCH, LEAD, build_record, parse_amount, parse_time
 from bot.lead_defs.schema import normalize_crm, parse_yaml, validate_content
 
 UTC = dt.UTC
@@ -52,6 +52,26 @@ def test_crm_timestamps(raw, expected):
 def test_amounts():
     assert parse_amount("12000.50") == 12000.5
     assert parse_amount("") is None and parse_amount("NaN") is None and parse_amount("abc") is None
+
+
+def test_build_record_normalizes_raw_crm_values_for_every_connector():
+    lead = build_record(
+        LEAD, "7", created=("", "1700000000000"), modified=("not a date",),
+        name="  Ada \n Lovelace ", email="x" * 300, stage="s" * 200, status="Working", owner_email=" o@x.com ",
+        first_activity="2026-11-17T08:00:00.000+0000", last_activity="2026-11-18",
+        amount="12000", close_date="2026-11-18",
+    )
+    created = dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert lead.created_at == created and lead.modified_at == created   # never modified: modified when created
+    assert lead.name == "Ada Lovelace" and len(lead.email) == 255 and len(lead.stage) == 128
+    assert lead.status == "Working" and lead.owner_email == "o@x.com" and lead.amount == 12000
+    assert lead.first_activity_at == dt.datetime(2026, 11, 17, 8, tzinfo=UTC)
+    assert lead.last_activity_at == dt.datetime(2026, 11, 18, 23, 59, 59, tzinfo=UTC)
+    assert lead.closed_at is None and lead.events == []   # a close date counts only once closed
+    deal = build_record(DEAL, "9", created=(None,), modified=("", None), amount="NaN", close_date="2026-11-18",
+                        is_closed=True, is_won=True)
+    assert deal.modified_at == EPOCH and deal.created_at is None and deal.amount is None
+    assert deal.closed_at == dt.datetime(2026, 11, 18, 23, 59, 59, tzinfo=UTC) and deal.is_won and deal.is_closed
 
 
 def test_crm_field_in_definitions():

@@ -1,6 +1,7 @@
 """Pure parts of KPIs: periods, metric names, numbers, ratios, change and progress, CSV validation."""
 
 from datetime import UTC, datetime
+from importlib import resources
 
 import pytest
 
@@ -69,6 +70,75 @@ def test_catalog_has_every_required_kpi_and_ratios_name_known_parts():
     for metric in catalog.RATIO_METRICS:
         assert metric.parts and all(not catalog.BY_KEY[k].is_ratio for k in metric.parts)
     assert all(m.period == "weekly" for m in catalog.CATALOG)
+
+
+def test_catalog_file_loads_with_unique_keys():
+    shipped = (resources.files("bot.kpis") / catalog.CATALOG_FILE).read_text(encoding="utf-8")
+    assert catalog.parse_catalog(shipped) == catalog.CATALOG
+    assert len(catalog.CATALOG) == len(catalog.BY_KEY) == 16
+    assert catalog.BASE_METRICS + catalog.RATIO_METRICS == tuple(sorted(catalog.CATALOG, key=lambda m: m.is_ratio))
+    assert all(m.unit in (catalog.COUNT, catalog.CURRENCY, catalog.PERCENT, catalog.DAYS) for m in catalog.CATALOG)
+    assert all(m.owner in catalog.TEAM_LABELS for m in catalog.CATALOG)
+
+
+_GOOD = """
+[[metric]]
+key = "mqls"
+name = "MQLs"
+unit = "count"
+owner = "marketing"
+description = "MQLs created"
+default_target = 120
+
+[[metric]]
+key = "sqls"
+name = "SQLs"
+unit = "count"
+owner = "sales"
+description = "SQLs accepted"
+
+[[metric]]
+key = "mql_to_sql"
+name = "MQL→SQL conversion"
+unit = "percent"
+owner = "shared"
+description = "SQLs ÷ MQLs"
+aliases = ["mql to sql"]
+numerator = ["sqls"]
+denominator = ["mqls"]
+"""
+
+
+def test_parse_catalog_builds_frozen_metrics_with_defaults():
+    mqls, sqls, conversion = catalog.parse_catalog(_GOOD)
+    assert mqls == catalog.Metric("mqls", "MQLs", catalog.COUNT, catalog.MARKETING, "MQLs created", default_target=120)
+    assert sqls.default_target is None and sqls.higher_is_better and sqls.period == "weekly" and not sqls.is_ratio
+    assert conversion.aliases == ("mql to sql",) and conversion.parts == ("sqls", "mqls") and conversion.is_ratio
+    with pytest.raises(AttributeError):
+        conversion.key = "other"
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('key = "sqls"', 'key = sqls', r"catalog\.toml: Invalid value \(at line 11"),
+    ("default_target = 120", 'default_target = "120"', r"metric 1 \('mqls'\): field 'default_target' must be a number"),
+    ("default_target = 120", "default_target = true", r"metric 1 \('mqls'\): field 'default_target' must be a number"),
+    ("default_target = 120", "target = 120", r"metric 1 \('mqls'\): unknown field 'target'"),
+    ('description = "SQLs accepted"', "", r"metric 2 \('sqls'\): field 'description' is missing"),
+    ('name = "SQLs"', 'name = " "', r"metric 2 \('sqls'\): field 'name' is empty"),
+    ('aliases = ["mql to sql"]', 'aliases = "mql to sql"', r"\('mql_to_sql'\): field 'aliases' must be a list"),
+    ('unit = "percent"', 'unit = "ratio"', r"metric 3 \('mql_to_sql'\): field 'unit' must be one of count, currency"),
+    ('owner = "sales"', 'owner = "ops"', r"metric 2 \('sqls'\): field 'owner' must be one of marketing, sales, shared"),
+    ('key = "sqls"', 'key = "mqls"', r"metric 2 \('mqls'\): field 'key' repeats"),
+    ('numerator = ["sqls"]', 'numerator = ["sql"]', r"\('mql_to_sql'\): field 'numerator' names 'sql', which is not"),
+    ('denominator = ["mqls"]', 'denominator = ["mql_to_sql"]', r"field 'denominator' names 'mql_to_sql', a ratio"),
+    ('denominator = ["mqls"]\n', "", r"metric 3 \('mql_to_sql'\): field 'numerator' needs a 'denominator'"),
+    ("[[metric]]", "[metrics]", r"expected only \[\[metric\]\] tables"),
+])
+def test_parse_catalog_names_the_metric_and_field_that_is_wrong(old, new, message):
+    text = _GOOD.replace(old, new, 1)
+    assert text != _GOOD
+    with pytest.raises(catalog.CatalogError, match=message):
+        catalog.parse_catalog(text)
 
 
 @pytest.mark.parametrize("text,value", [
