@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence, TypedDict
 
 import numpy as np
 
@@ -168,6 +168,17 @@ class _Snapshot:
         terms, ids = bucket
         m = process.extractOne(tok, terms, scorer=fuzz.ratio, score_cutoff=self.fuzzy_cutoff)
         return -1 if m is None else ids[m[2]]
+
+
+class _Fragments(TypedDict):
+    """The parts of a snapshot every build makes anew (the rest may be shared: _build_snapshot)."""
+
+    records: list[_Record]
+    frag_mat: np.ndarray
+    frag_start: np.ndarray
+    frag_kind: np.ndarray
+    learned_rows: np.ndarray
+    learned_mat: np.ndarray
 
 
 def _doc_text(doc: ContentDoc) -> str:
@@ -373,16 +384,17 @@ class ContentIndex:
         frag_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=frag_start[1:])
         learned_rows = np.flatnonzero(frag_kind == _KIND_CODE["learned"])
+        # what every snapshot builds anew: the records and their fragment vectors
+        fragments: _Fragments = {
+            "records": recs,
+            "frag_mat": frag_mat,
+            "frag_start": frag_start,
+            "frag_kind": frag_kind,
+            "learned_rows": learned_rows,
+            "learned_mat": frag_mat[learned_rows].astype(np.float32),
+        }
         if reuse is not None:
-            return replace(
-                reuse,
-                records=recs,
-                frag_mat=frag_mat,
-                frag_start=frag_start,
-                frag_kind=frag_kind,
-                learned_rows=learned_rows,
-                learned_mat=frag_mat[learned_rows].astype(np.float32),
-            )
+            return replace(reuse, **fragments)
         if n:
             doc_mat = np.ascontiguousarray(np.stack([r.doc_vec for r in recs]), dtype=np.float32)
         else:
@@ -417,16 +429,11 @@ class ContentIndex:
             fuzzy_cutoff=float(self.tuning["fuzzy_cutoff"]),
             ids=ids,
             row_of={i: j for j, i in enumerate(ids)},
-            records=recs,
             doc_mat=doc_mat,
-            frag_mat=frag_mat,
-            frag_start=frag_start,
-            frag_kind=frag_kind,
-            learned_rows=learned_rows,
-            learned_mat=frag_mat[learned_rows].astype(np.float32),
             bm25=bm25,
             facet_codes=facet_codes,
             facet_vocab=facet_vocab,
+            **fragments,
         )
 
     # ------------------------------------------------------------------- read
