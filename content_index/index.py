@@ -82,7 +82,7 @@ DEFAULT_TUNING: dict = {
     "temperature": 0.03,  # width of the confidence sigmoid
     "demote_sim": 0.75,  # a Not-helpful phrasing this close to the query demotes the item
     "demote_weight": 0.6,  # fused score x (1 - weight) at cosine 1.0 (linear from demote_sim)
-    "candidates": 300,  # first-stage size per retriever at scale
+    "candidates": 1000,  # first-stage size per retriever at scale (300: top-5 overlap with exhaustive 0.92 at 10k)
     "learned_min_sim": 0.5,  # learned phrasings this close to the query always reach the rerank
     "max_query_chars": 1000,  # long pastes are truncated
     "max_query_terms": 64,

@@ -38,7 +38,9 @@ def tiny_model(tmp_path_factory):
                         intermediate_size=64, max_position_embeddings=64)
     BertModel(config).save_pretrained(bert_dir)
     transformer = models.Transformer(str(bert_dir), max_seq_length=64)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
+    # sentence-transformers renamed the method; either release builds the same pooling layer
+    dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+    pooling = models.Pooling(dimension(), "mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(model_dir))
     return model_dir
 
