@@ -32,7 +32,7 @@ the best max-sim of the query (before feedback) over the candidates. Below
 
 Retrieval: when the (filtered) library is larger than ``candidates``, a first
 stage takes the top ``candidates`` by doc vector, the top ``candidates`` by BM25
-and every item with a learned phrasing at cosine >= ``learned_min_sim``; only those are re-scored
+and every item with a learned phrasing at cosine >= ``learned_gate``; only those are re-scored
 with all their fragment vectors and ranked.
 
 Concurrency: every upsert/remove builds a new immutable snapshot and swaps a
@@ -73,7 +73,9 @@ DEFAULT_TUNING: dict = {
     # them: the next rep's other words for the same ask benefit, unrelated asks are not pulled in.
     "learned_lexical": "gated",  # True: always in the BM25 text; False: never; "gated": as above
     "learned_view": False,  # learned phrasings also fused as a view of their own (hurt held out: benchmarks)
-    "learned_gate": 0.5,  # chosen on the field set's halves and its paraphrases: benchmarks/README.md
+    # chosen on the field set's halves and its paraphrases (benchmarks/README.md); a learned phrasing this
+    # close to the query also always reaches the rerank
+    "learned_gate": 0.5,
     "shorthand": True,  # spell out rep shorthand before embedding and tokenising
     "nomatch_threshold": 0.33,  # evidence below this: "no good match" (a content gap)
     "weak_threshold": 0.39,  # evidence below this: results shown as possibly weak
@@ -83,7 +85,6 @@ DEFAULT_TUNING: dict = {
     "demote_sim": 0.75,  # a Not-helpful phrasing this close to the query demotes the item
     "demote_weight": 0.6,  # fused score x (1 - weight) at cosine 1.0 (linear from demote_sim)
     "candidates": 1000,  # first-stage size per retriever at scale (300: top-5 overlap with exhaustive 0.92 at 10k)
-    "learned_min_sim": 0.5,  # learned phrasings this close to the query always reach the rerank
     "max_query_chars": 1000,  # long pastes are truncated
     "max_query_terms": 64,
     "filter_keys": ("type", "stage", "persona"),
@@ -528,7 +529,7 @@ class ContentIndex:
             parts = [np.argpartition(-doc_sim, C)[:C], np.argpartition(-lex, C)[:C]]
             if snap.learned_rows.size:
                 ls = snap.learned_mat @ qv
-                close = snap.learned_rows[ls >= t["learned_min_sim"]]
+                close = snap.learned_rows[ls >= t["learned_gate"]]
                 if close.size:
                     parts.append(np.searchsorted(snap.frag_start, close, side="right") - 1)
             cand = np.unique(np.concatenate(parts))
@@ -547,12 +548,13 @@ class ContentIndex:
 
         learned = kinds == _KIND_CODE["learned"]
         has_learned = np.add.reduceat(learned, seg) > 0 if lens.size else np.zeros(0, bool)
+        fsims = frags @ qv  # the query against every fragment: shared by the gate and the dense views
         if t["learned_lexical"] == "gated" and has_learned.any():
             # "gated": the index holds the items' own text; an item's learned phrasings count for
             # BM25 only when one of them is close to this query in meaning (scored here, with the
             # index's idf), so the everyday words reps type ("they", "wants", "team") do not pull a
             # taught item into every ask — and a click never rebuilds the BM25 index.
-            close = np.maximum.reduceat(np.where(learned, frags @ qv, -np.inf), seg) >= t["learned_gate"]
+            close = np.maximum.reduceat(np.where(learned, fsims, -np.inf), seg) >= t["learned_gate"]
             if close.any():
                 query_terms = self._vocab.lookup(tokens)  # also terms only learned phrasings have
                 c_lex = c_lex.copy()
@@ -563,31 +565,30 @@ class ContentIndex:
                     c_lex[o] = c_raw[o] / bound if bound > 0 else c_raw[o]
         rank_lex = _ranks(c_raw)
 
-        def dense_views(vec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-            fsims = frags @ vec
+        def dense_views(vec: np.ndarray, fsims: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             matchable = np.where(rejected | (learned & (fsims < t["learned_gate"])), -np.inf, fsims)
             best = np.maximum(np.maximum.reduceat(matchable, seg), snap.doc_mat[cand] @ vec)
             best_learned = np.maximum.reduceat(np.where(learned, fsims, -np.inf), seg)
-            return fsims, best, (1 - t["w_lex"]) * best + t["w_lex"] * c_lex, best_learned
+            return best, (1 - t["w_lex"]) * best + t["w_lex"] * c_lex, best_learned
 
         def fuse(best: np.ndarray, mix: np.ndarray, best_learned: np.ndarray) -> np.ndarray:
             ranked = {"bm25": rank_lex, "maxsim": _ranks(best), "mix": _ranks(mix)}
             fused = sum(1.0 / (t["rrf_k"] + 1 + ranked[v]) for v in t["views"])
-            close = has_learned & (best_learned >= t["learned_min_sim"])
+            close = has_learned & (best_learned >= t["learned_gate"])
             if t["learned_view"] and close.any():
                 # learned phrasings as a view of their own: only items that reps taught a
                 # phrasing close to this query take part
                 fused = fused + np.where(close, 1.0 / (t["rrf_k"] + 1 + _ranks(best_learned)), 0.0)
             return fused
 
-        fsims, best, mix, best_learned = dense_views(qv)
+        best, mix, best_learned = dense_views(qv, fsims)
         fused = fuse(best, mix, best_learned)
         evidence = float(best.max()) if best.size else 0.0
         if t["prf_weight"] and cand.size > 1:
             top = cand[np.argsort(-fused, kind="stable")[: int(t["prf_docs"])]]
             moved = qv + t["prf_weight"] * snap.doc_mat[top].mean(axis=0)
             moved /= max(float(np.linalg.norm(moved)), 1e-12)
-            _, best_prf, mix_prf, learned_prf = dense_views(moved)
+            best_prf, mix_prf, learned_prf = dense_views(moved, frags @ moved)
             fused = fuse(best_prf, mix_prf, learned_prf)
         fused = fused * self._demotion(fsims, kinds, seg, lens)
         order = np.argsort(-fused, kind="stable")[:k]
