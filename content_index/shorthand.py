@@ -102,11 +102,11 @@ SHORTHAND: dict[str, str] = {
 BUSINESS_ACRONYMS = frozenset(
     """
     ceo cfo cto cio ciso coo cmo cro cpo cdo cso vp vps svp evp gm hr it ap ar ae aes sdr sdrs bdr bdrs
-    csm csms pm pms ops revops saas crm erp kpi kpis okr okrs roi tco arr mrr acv nps qbr qbrs sla slas
-    msa nda ndas dpa sso api apis sql ui ux pdf faq faqs b2b b2c smb smbs usa eu uk us llc inc pov poc
-    rfp rfps rfi rfq sow eoy eoq eom yoy fy asap fyi ooo tbd eta mvp cc bcc ps
+    pm pms ops revops saas crm erp kpi kpis okr okrs roi tco arr mrr acv nps qbr qbrs sla slas
+    msa nda ndas dpa sso api apis sql ui ux pdf faq faqs b2b b2c smb smbs usa eu uk us llc inc pov
+    rfps rfi rfq tbd eta mvp cc bcc ps
     """.split()
-)
+)  # rep shorthand (SHORTHAND: csm, poc, rfp, eoq ...) never counts either
 
 # An acronym as reps type one: three or more letters, at least two of them capitals, such as
 # "FERPA", "CMMC", "SOX" or "FedRAMP", digits around it apart (a plural "s" is dropped: "CSMs").
