@@ -155,6 +155,8 @@ def expand_shorthand(text: str) -> str:
             return f"{thousands.group(1)} thousand"
         if low.startswith("$"):
             return SHORTHAND["$$"]
+        if word.isupper() and low in BUSINESS_ACRONYMS:  # "HR terminates someone": HR, not "hour"
+            return word
         return SHORTHAND.get(low, word)
 
     out = _TOKEN.sub(repl, text or "")
