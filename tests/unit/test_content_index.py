@@ -341,7 +341,8 @@ def test_shorthand_is_spelled_out_and_ordinary_words_are_left_alone():
     # words that merely contain shorthand, and acronyms the library uses, stay as typed
     assert expand_shorthand("the ROI of SSO for an apple orchard") == "the ROI of SSO for an apple orchard"
     # an acronym typed in capitals is the acronym: "HR" is human resources, "hr" is an hour
-    assert expand_shorthand("cut access the minute HR terminates, 2 hr wait") == "cut access the minute HR terminates, 2 hour wait"
+    assert expand_shorthand("cut access the minute HR terminates, 2 hr wait") == \
+        "cut access the minute HR terminates, 2 hour wait"
     # idioms for a prospect who stopped answering are said plainly; other uses of the words are not
     assert expand_shorthand("champ ghosted me, deal went dark") == "champion stopped replying to me, deal stopped replying"
     assert expand_shorthand("a ghost town, a dark dashboard theme") == "a ghost town, a dark dashboard theme"
